@@ -36,6 +36,10 @@ from .profile import PROFILE_ENV_VAR, PROFILES
 
 CHAPTERS_DIR = REPO_ROOT / "chapters"
 METADATA_KEY = "gan_book"
+#: The table of full-run wall times, included by the book's front page.
+TIMINGS_INCLUDE = CHAPTERS_DIR / "_timings.md"
+README = REPO_ROOT / "README.md"
+TIMINGS_START, TIMINGS_END = "<!-- timings:start -->", "<!-- timings:end -->"
 #: Packages whose versions are recorded with each run.
 RECORDED_PACKAGES = ("numpy", "matplotlib", "torch", "tensorflow-cpu", "tensorflow", "keras", "papermill")
 
@@ -168,6 +172,44 @@ def format_table(rows: Sequence[tuple[str, str, float | None]]) -> str:
     return "\n".join(lines)
 
 
+def timings_table(chapters_dir: Path = CHAPTERS_DIR) -> str:
+    """Markdown table of every chapter's recorded full run (from notebook metadata)."""
+    import nbformat
+
+    lines = ["| chapter | full-run wall time | executed | machine |", "|---|---|---|---|"]
+    for path in sorted(chapters_dir.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        record = nb.metadata.get(METADATA_KEY, {})
+        title = next(
+            (c.source.splitlines()[0].lstrip("# ").strip() for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("# ")),
+            path.stem,
+        )
+        if record.get("profile") == "full":
+            seconds = record["wall_time_s"]
+            shown = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+            lines.append(f"| {title} (`{path.name}`) | {shown} | {record['executed_at'][:10]} | {record.get('machine', '?')} |")
+        else:
+            lines.append(f"| {title} (`{path.name}`) | not yet run under the full profile | — | — |")
+    return "\n".join(lines)
+
+
+def write_timings(chapters_dir: Path = CHAPTERS_DIR, include: Path = TIMINGS_INCLUDE, readme: Path = README) -> str:
+    """Write the timings table into the book's include file and between the README's markers."""
+    table = timings_table(chapters_dir)
+    include.write_text(
+        "<!-- Written by `python -m gan_utils.execute` from the notebooks' run records; do not edit. -->\n\n"
+        + table + "\n",
+        encoding="utf-8",
+    )
+    if readme.is_file():
+        text = readme.read_text(encoding="utf-8")
+        start, end = text.find(TIMINGS_START), text.find(TIMINGS_END)
+        if start != -1 and end > start:
+            text = text[: start + len(TIMINGS_START)] + "\n" + table + "\n" + text[end:]
+            readme.write_text(text, encoding="utf-8")
+    return table
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m gan_utils.execute",
@@ -177,7 +219,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", default="full", choices=PROFILES, help="run profile (default: full)")
     parser.add_argument("--timeout", type=int, default=3600, help="per-cell timeout in seconds (default: 3600)")
     parser.add_argument("--no-progress", action="store_true", help="hide papermill's per-cell progress bar")
+    parser.add_argument(
+        "--timings-only", action="store_true", help="only rewrite the timings table (README and chapters/_timings.md)"
+    )
     args = parser.parse_args(argv)
+    if args.timings_only:
+        print(write_timings())
+        return 0
 
     try:
         notebooks = resolve_notebooks(args.notebooks)
@@ -198,6 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows.append((path.name, "FAILED", None))
     print()
     print(format_table(rows))
+    if args.profile == "full" and any(path.parent == CHAPTERS_DIR for path in notebooks):
+        write_timings()
+        print(f"\nUpdated the timings table in {TIMINGS_INCLUDE.relative_to(REPO_ROOT)} and README.md.")
     return 0 if all(status == "ok" for _, status, _ in rows) else 1
 
 

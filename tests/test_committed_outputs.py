@@ -70,3 +70,14 @@ def test_parameters_cell_convention(notebook):
 def test_small_enough(notebook):
     path, _ = notebook
     assert Path(path).stat().st_size < MAX_NOTEBOOK_BYTES
+
+
+def test_timings_table_in_book_and_readme_matches_the_run_records():
+    from gan_utils.execute import README, TIMINGS_INCLUDE, timings_table
+
+    table = timings_table()
+    assert table in TIMINGS_INCLUDE.read_text(encoding="utf-8"), (
+        "chapters/_timings.md is out of date: run `python -m gan_utils.execute --timings-only`"
+    )
+    assert table in README.read_text(encoding="utf-8"), "README's timings table is out of date (same fix)"
+    assert table.count("\n") == len(NOTEBOOKS) + 1

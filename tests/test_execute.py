@@ -99,3 +99,21 @@ def test_unknown_profile_is_rejected(tmp_path):
     path = _write_notebook(tmp_path / "x.ipynb", "SEED = 0")
     with pytest.raises(ValueError, match="profile must be one of"):
         execute_notebook(path, profile="fast")
+
+
+def test_timings_table_reads_run_records(tmp_path):
+    ran = _write_notebook(tmp_path / "01_ran.ipynb", "SEED = 0")
+    nb = nbformat.read(ran, as_version=4)
+    nb.metadata[METADATA_KEY] = {"profile": "full", "wall_time_s": 200.0, "executed_at": "2026-11-24T22:00:00+00:00", "machine": "x86_64, 2 logical CPUs"}
+    nbformat.write(nb, ran)
+    _write_notebook(tmp_path / "02_not_run.ipynb", "SEED = 0")
+    from gan_utils.execute import timings_table, write_timings
+
+    table = timings_table(tmp_path)
+    assert "| A test chapter (`01_ran.ipynb`) | 3.3 min | 2026-11-24 | x86_64, 2 logical CPUs |" in table
+    assert "| A test chapter (`02_not_run.ipynb`) | not yet run under the full profile | — | — |" in table
+    readme = tmp_path / "README.md"
+    readme.write_text("before\n<!-- timings:start -->\nold\n<!-- timings:end -->\nafter\n")
+    write_timings(tmp_path, tmp_path / "_timings.md", readme)
+    assert readme.read_text() == f"before\n<!-- timings:start -->\n{table}\n<!-- timings:end -->\nafter\n"
+    assert table in (tmp_path / "_timings.md").read_text()
