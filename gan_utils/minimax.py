@@ -226,8 +226,10 @@ def virtual_training_criterion(p_data, p_g, x):
     """
     where = "virtual_training_criterion"
     p_data, p_g, grid = _densities_on_grid(where, ("p_data", "p_g"), p_data, p_g, x)
-    d_star = optimal_discriminator(p_data, p_g)
-    integrand = _xlogy(p_data, d_star) + _xlogy(p_g, 1.0 - d_star)
+    # log D* and log(1 - D*) as log(p / (p_data + p_g)): 1 - D* by subtraction rounds to 0
+    # (and its log to -inf) wherever D* is within 1e-16 of 1.
+    total = np.where(p_data + p_g > 0, p_data + p_g, 1.0)
+    integrand = _xlogy(p_data, p_data / total) + _xlogy(p_g, p_g / total)
     return _trapezoid(integrand, grid)
 
 
@@ -330,10 +332,13 @@ def xy_game_field(x, y):
 def dirac_gan_field(theta, psi, gamma=0.0):
     """Gradient vector field of the Dirac-GAN (Mescheder et al., 2018), with optional R1.
 
-    Generator ``p_theta = delta_theta``, data ``delta_0``, discriminator ``D_psi(x) = psi * x``
-    (a logit), ``L(theta, psi) = f(psi * theta) + f(0)`` with ``f(t) = -log(1 + exp(-t))``.
-    The generator descends on ``L``, the discriminator ascends on ``L - (gamma / 2) * psi**2``
-    (the zero-centred penalty R1 = gamma/2 E_data |grad_x D|^2 is ``gamma/2 psi^2`` here):
+    Generator ``p_theta = delta_theta``, data ``delta_0``, linear discriminator ``D_psi(x) =
+    psi * x``, and Mescheder et al.'s objective ``L = E_{p_theta}[f(D_psi(x))] +
+    E_{data}[f(-D_psi(x))] = f(psi * theta) + f(0)`` with ``f(t) = -log(1 + exp(-t))`` (the
+    standard GAN; their ``D_psi`` is minus the usual "real" logit, which only flips the sign
+    of ``psi``).  The generator descends on ``L``, the discriminator ascends on
+    ``L - (gamma / 2) * psi**2`` (the zero-centred penalty R1 = gamma/2 E_data |grad_x D|^2 is
+    ``gamma/2 psi^2`` here):
 
     ``v = (-psi f'(psi theta), theta f'(psi theta) - gamma psi)``, ``f'(t) = sigmoid(-t)``.
 

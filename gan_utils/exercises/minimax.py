@@ -64,8 +64,9 @@ def _optimal_discriminator_cases() -> list[Case]:
             args=(equal, equal.copy()),
             expected=np.full(equal.shape, 0.5),
             name="p_data = p_g",
-            hint="Where p_data = p_g the best discriminator cannot tell real from fake, so D* = 1/2: "
-            "divide p_data by the SUM p_data + p_g (not by p_g alone).",
+            hint="Where p_data = p_g the best discriminator cannot tell real from fake, so D* = 1/2 at "
+            "every point: divide p_data by the SUM p_data + p_g (not by p_g alone), elementwise, "
+            "returning one value per point (no sum or mean over the points).",
         ),
         Case(
             args=(p_data, p_g),

@@ -1,0 +1,133 @@
+"""GAN losses for TensorFlow.  Every loss takes discriminator **logits**, never probabilities.
+
+The discriminator outputs a logit ``a``; its probability that the input is real is
+``D = sigmoid(a)``.  Working with logits lets TensorFlow evaluate ``log sigmoid(a)`` and
+``log(1 - sigmoid(a))`` without ever forming ``sigmoid(a)``, which rounds to exactly 0 or 1
+in float32 once ``|a| > 17`` and would turn the log into ``-inf``
+(``tf.nn.sigmoid_cross_entropy_with_logits`` and ``tf.nn.softplus`` are stable for any
+finite logit).
+
+Reductions: every loss is a **mean over the batch**.  This is deliberately not Keras'
+``BinaryCrossentropy`` object, whose default reduction ``"sum_over_batch_size"`` and
+``from_logits=False`` default (it then clips probabilities to ``[1e-7, 1 - 1e-7]``) are
+easy to get wrong.  The PyTorch half (``gan_utils.torch.losses``) has the same names,
+signatures and reductions, and ``tests/test_parity_ch03.py`` checks that both give the
+same numbers.  Used in chapter 3 (and 4, 5, 7).
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import tensorflow as tf
+
+__all__ = ["discriminator_loss", "generator_loss", "GENERATOR_LOSS_KINDS"]
+
+#: The generator losses :func:`generator_loss` knows.
+GENERATOR_LOSS_KINDS = ("nonsaturating", "saturating")
+
+
+def _check_logits(name: str, logits: object, where: str) -> tf.Tensor:
+    """Return ``logits`` as a float tensor of shape ``(N,)`` or ``(N, 1)`` with N >= 1.
+
+    NumPy arrays are accepted and converted.  Only the static shape is checked, so the
+    check also works inside ``tf.function``.
+    """
+    if isinstance(logits, (tf.Tensor, tf.Variable)):
+        tensor = tf.convert_to_tensor(logits)
+    else:
+        try:
+            tensor = tf.convert_to_tensor(logits)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{where}: {name} must be a tf.Tensor (or NumPy array) of logits, got "
+                f"{type(logits).__name__}."
+            ) from None
+    if not tensor.dtype.is_floating:
+        raise TypeError(
+            f"{where}: {name} must be a floating-point tensor, got dtype {tensor.dtype.name}."
+        )
+    shape = tuple(tensor.shape)
+    if not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)) or shape[0] == 0:
+        raise ValueError(
+            f"{where}: {name} must have shape (N, 1) or (N,) with N >= 1 (one logit per "
+            f"sample), got {shape}."
+        )
+    return tensor
+
+
+def discriminator_loss(real_logits, fake_logits, *, real_label: float = 1.0) -> tf.Tensor:
+    """The discriminator's binary cross-entropy, from logits.
+
+    ``mean BCE(real_logits, real_label) + mean BCE(fake_logits, 0)``, i.e. minus
+    Goodfellow et al.'s value function ``E log D(x) + E log(1 - D(G(z)))`` estimated on
+    the two batches (each batch is averaged separately, then the two means are added,
+    so the minimum of each term is 0 and a random guess scores ``2 log 2 = 1.386``).
+
+    ``real_logits`` and ``fake_logits`` are shaped ``(N, 1)`` or ``(N,)`` (the same
+    trailing shape; the batch sizes may differ).  ``real_label < 1`` is one-sided label
+    smoothing (Salimans et al. 2016): real samples are given the target ``real_label``,
+    fakes keep 0.  Returns a scalar tensor.  Mirrors
+    ``gan_utils.torch.losses.discriminator_loss``.  Used in chapter 3 (and 4, 5, 7).
+    """
+    where = "discriminator_loss"
+    real_logits = _check_logits("real_logits", real_logits, where)
+    fake_logits = _check_logits("fake_logits", fake_logits, where)
+    if tuple(real_logits.shape[1:]) != tuple(fake_logits.shape[1:]):
+        raise ValueError(
+            f"{where}: real_logits and fake_logits must have the same trailing shape, got "
+            f"{tuple(real_logits.shape)} and {tuple(fake_logits.shape)}; use (N, 1) for both "
+            "(or (N,) for both)."
+        )
+    if real_logits.dtype != fake_logits.dtype:
+        raise TypeError(
+            f"{where}: real_logits and fake_logits must have the same dtype, got "
+            f"{real_logits.dtype.name} and {fake_logits.dtype.name}."
+        )
+    if (
+        isinstance(real_label, bool)
+        or not isinstance(real_label, Real)
+        or not 0.0 < float(real_label) <= 1.0
+    ):
+        raise ValueError(
+            f"{where}: real_label must be a number in (0, 1] (1 = no smoothing, 0.9 = one-sided "
+            f"label smoothing), got {real_label!r}."
+        )
+    real_targets = tf.fill(tf.shape(real_logits), tf.cast(float(real_label), real_logits.dtype))
+    fake_targets = tf.zeros_like(fake_logits)
+    real_term = tf.reduce_mean(
+        tf.nn.sigmoid_cross_entropy_with_logits(labels=real_targets, logits=real_logits)
+    )
+    fake_term = tf.reduce_mean(
+        tf.nn.sigmoid_cross_entropy_with_logits(labels=fake_targets, logits=fake_logits)
+    )
+    return real_term + fake_term
+
+
+def generator_loss(fake_logits, *, kind: str = "nonsaturating") -> tf.Tensor:
+    """The generator's loss, from the discriminator's logits on generated samples.
+
+    ``kind="nonsaturating"`` (the default, what everyone trains with):
+    ``mean softplus(-a) = -mean log sigmoid(a) = -mean log D(G(z))``, i.e. BCE of the
+    fakes against the *real* label 1.  Its gradient with respect to a logit is
+    ``-(1 - D(G(z)))`` (divided by the batch size, because of the mean): strong while
+    the discriminator rejects the fakes.
+
+    ``kind="saturating"``: ``mean(-softplus(a)) = mean log(1 - D(G(z)))``, the term the
+    generator minimises in Goodfellow et al.'s minimax game (minus the discriminator's
+    loss on the fakes).  Its gradient is ``-D(G(z))``, which vanishes exactly when the
+    discriminator confidently rejects the fakes, early in training.
+
+    ``fake_logits`` is shaped ``(N, 1)`` or ``(N,)``.  Returns a scalar tensor (a mean
+    over the batch).  Mirrors ``gan_utils.torch.losses.generator_loss``.
+    Used in chapter 3 (and 4, 5, 7).
+    """
+    where = "generator_loss"
+    if not isinstance(kind, str) or kind not in GENERATOR_LOSS_KINDS:
+        raise ValueError(f"{where}: unknown kind {kind!r}; expected one of {GENERATOR_LOSS_KINDS}.")
+    fake_logits = _check_logits("fake_logits", fake_logits, where)
+    if kind == "nonsaturating":
+        # BCE against label 1 is softplus(-a), evaluated stably.
+        return tf.reduce_mean(tf.nn.softplus(-fake_logits))
+    # BCE against label 0 is softplus(a); the minimax generator minimises its negative.
+    return tf.reduce_mean(-tf.nn.softplus(fake_logits))
