@@ -137,6 +137,7 @@ def execute_notebook(path: Path, profile: str = "full", timeout: int = 3600, pro
             "versions": package_versions(),
         }
         nbformat.write(nb, tmp)
+        os.chmod(tmp, path.stat().st_mode & 0o777)  # mkstemp makes 0600 files; keep the original's mode
         os.replace(tmp, path)
         return wall
     finally:

@@ -24,7 +24,7 @@ LOG4 = np.log(4.0)
 LOG2 = np.log(2.0)
 GRID = np.linspace(-30.0, 30.0, 12_001)
 NOTEBOOK = REPO_ROOT / "chapters" / "02_minimax.ipynb"
-TEACH_MARKER = "# Taught here; gan_utils.minimax keeps it"
+TEACH_MARKER = "# Taught here; kept in gan_utils.minimax"
 
 
 def normal(mu, sd, x=GRID):
