@@ -71,6 +71,11 @@ def package_versions(names: Iterable[str] = RECORDED_PACKAGES) -> dict:
     return versions
 
 
+def chapter_notebooks(chapters_dir: Path = CHAPTERS_DIR) -> list[Path]:
+    """The chapter notebooks, in file-name order; hidden files (a run in progress) are skipped."""
+    return sorted(p for p in chapters_dir.glob("*.ipynb") if not p.name.startswith("."))
+
+
 def resolve_notebooks(selectors: Sequence[str], chapters_dir: Path = CHAPTERS_DIR) -> list[Path]:
     """Turn command-line selectors into notebook paths.
 
@@ -78,7 +83,7 @@ def resolve_notebooks(selectors: Sequence[str], chapters_dir: Path = CHAPTERS_DI
     (``01`` selects ``01_background.ipynb``).  No selector means every notebook.
     Unknown selectors raise ``ValueError`` listing what exists.
     """
-    available = sorted(chapters_dir.glob("*.ipynb"))
+    available = chapter_notebooks(chapters_dir)
     if not selectors:
         return available
     chosen: list[Path] = []
@@ -178,7 +183,7 @@ def timings_table(chapters_dir: Path = CHAPTERS_DIR) -> str:
     import nbformat
 
     lines = ["| chapter | full-run wall time | executed | machine |", "|---|---|---|---|"]
-    for path in sorted(chapters_dir.glob("*.ipynb")):
+    for path in chapter_notebooks(chapters_dir):
         nb = nbformat.read(path, as_version=4)
         record = nb.metadata.get(METADATA_KEY, {})
         title = next(

@@ -26,6 +26,15 @@ NOTEBOOK = REPO_ROOT / "chapters" / "03_training_loop_pytorch.ipynb"
 LATENT = 2
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one thread is fastest, and avoids oversubscribing a shared 2-core machine."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="module")
 def nb():
     return nbformat.read(NOTEBOOK, as_version=4)

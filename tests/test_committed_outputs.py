@@ -11,9 +11,9 @@ import nbformat
 import pytest
 
 from gan_utils import REPO_ROOT
-from gan_utils.execute import METADATA_KEY, code_fingerprint
+from gan_utils.execute import METADATA_KEY, chapter_notebooks, code_fingerprint
 
-NOTEBOOKS = sorted((REPO_ROOT / "chapters").glob("*.ipynb"))
+NOTEBOOKS = chapter_notebooks()
 MAX_NOTEBOOK_BYTES = 5 * 1024 * 1024
 
 
