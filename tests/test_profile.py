@@ -59,7 +59,8 @@ def _draws():
 def test_same_seed_gives_the_same_numbers_in_python_numpy_and_torch():
     import torch  # noqa: F401  (imported, so "auto" seeds it)
 
-    assert seed_everything(123) == ["random", "numpy", "torch"]
+    seeded = seed_everything(123)
+    assert seeded[:2] == ["random", "numpy"] and "torch" in seeded  # TF too, if an earlier test imported it
     first = _draws()
     seed_everything(123)
     again = _draws()
