@@ -359,12 +359,19 @@ def test_keras_gan_train_step_matches_train_step(pair, fresh):
     )
     g_after, d_after = weights(g), weights(d)
 
+    keras.utils.set_random_seed(5)  # the same noise: k + 1 batches in the same order
+    noise = [train.sample_noise(BATCH, LATENT) for _ in range(3)]
+
+    class FedGAN(train.GAN):
+        def draw_noise(self, batch_size):
+            return noise.pop(0)
+
     g.set_weights(pair[2])
     d.set_weights(pair[3])
-    gan = train.GAN(g, d, latent_dim=LATENT, d_steps=2)
+    gan = FedGAN(g, d, latent_dim=LATENT, d_steps=2)
     gan.compile(d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5), g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5))
-    keras.utils.set_random_seed(5)  # the same noise: both draw k + 1 batches in the same order
-    logs = gan.train_step(real)
+    logs = gan.train_step(real)  # eagerly, as Keras would inside fit()
+    assert not noise
     got = {k: float(v) for k, v in logs.items()}
     assert set(got) == {"d_loss", "g_loss", "d_real", "d_fake"}
     for key in got:

@@ -4,8 +4,8 @@ The discriminator outputs a logit ``a``; its probability that the input is real 
 ``D = sigmoid(a)``.  Working with logits lets TensorFlow evaluate ``log sigmoid(a)`` and
 ``log(1 - sigmoid(a))`` without ever forming ``sigmoid(a)``, which rounds to exactly 0 or 1
 in float32 once ``|a| > 17`` and would turn the log into ``-inf``
-(``tf.nn.sigmoid_cross_entropy_with_logits`` and ``tf.nn.softplus`` are stable for any
-finite logit).
+(``tf.nn.sigmoid_cross_entropy_with_logits`` computes ``max(a, 0) - a y + log(1 + exp(-|a|))``,
+stable for any finite logit).
 
 Reductions: every loss is a **mean over the batch**.  This is deliberately not Keras'
 ``BinaryCrossentropy`` object, whose default reduction ``"sum_over_batch_size"`` and
@@ -126,8 +126,9 @@ def generator_loss(fake_logits, *, kind: str = "nonsaturating") -> tf.Tensor:
     if not isinstance(kind, str) or kind not in GENERATOR_LOSS_KINDS:
         raise ValueError(f"{where}: unknown kind {kind!r}; expected one of {GENERATOR_LOSS_KINDS}.")
     fake_logits = _check_logits("fake_logits", fake_logits, where)
+    bce = tf.nn.sigmoid_cross_entropy_with_logits
     if kind == "nonsaturating":
         # BCE against label 1 is softplus(-a), evaluated stably.
-        return tf.reduce_mean(tf.nn.softplus(-fake_logits))
+        return tf.reduce_mean(bce(labels=tf.ones_like(fake_logits), logits=fake_logits))
     # BCE against label 0 is softplus(a); the minimax generator minimises its negative.
-    return tf.reduce_mean(-tf.nn.softplus(fake_logits))
+    return -tf.reduce_mean(bce(labels=tf.zeros_like(fake_logits), logits=fake_logits))

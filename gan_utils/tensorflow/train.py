@@ -54,13 +54,19 @@ def sample_noise(
 ) -> tf.Tensor:
     """Draw generator input ``z ~ N(0, I)``: a float32 tensor of shape ``(n, latent_dim)``.
 
-    ``seed=None`` and ``generator=None`` (the default) use TensorFlow's global random
-    state, which ``seed_everything`` (``keras.utils.set_random_seed``) seeds: the same
-    seed gives the same sequence of draws.  ``seed=<int>`` gives always the same noise
-    for that seed, independent of the global state (``tf.random.stateless_normal``),
-    e.g. fixed noise for plots.  ``generator`` is a ``tf.random.Generator``, the
-    counterpart of the ``torch.Generator`` that ``gan_utils.torch.train.sample_noise``
-    takes.  Used in chapter 3 (and 4, 5, 7).
+    ``seed=None`` and ``generator=None`` (the default) draw from NumPy's global random
+    state, which ``seed_everything`` (and ``keras.utils.set_random_seed``) seeds: the
+    same seed gives the same sequence of draws.  Why NumPy and not ``tf.random.normal``:
+    measured on the course's 2-core CPU for ``(256, 2)``, an eager ``tf.random.normal``
+    takes 0.5 ms per call, and 1.2 ms once a global seed is set (each call then derives
+    a new op-level seed), against 0.07 ms for NumPy plus ``tf.constant``; a compiled
+    training step of chapter 3 takes 2.3 ms.  (Inside a compiled function, such as
+    :meth:`GAN.train_step`, TensorFlow's own random ops are cheap and are used.)
+
+    ``seed=<int>`` gives always the same noise for that seed, independent of any global
+    state (``tf.random.stateless_normal``), e.g. fixed noise for plots.  ``generator`` is
+    a ``tf.random.Generator``, the counterpart of the ``torch.Generator`` that
+    ``gan_utils.torch.train.sample_noise`` takes.  Used in chapter 3 (and 4, 5, 7).
     """
     where = "sample_noise"
     n = _positive_int(where, "n", n)
@@ -78,7 +84,7 @@ def sample_noise(
         if isinstance(seed, bool) or not isinstance(seed, (Integral, np.integer)) or not 0 <= int(seed) < 2**31:
             raise ValueError(f"{where}: seed must be an int in [0, 2**31) or None, got {seed!r}.")
         return tf.random.stateless_normal((n, latent_dim), seed=[int(seed), 0], dtype=tf.float32)
-    return tf.random.normal((n, latent_dim), dtype=tf.float32)
+    return tf.constant(np.random.standard_normal((n, latent_dim)).astype(np.float32))
 
 
 # --------------------------------------------------------------- the step, in pure TF
@@ -169,34 +175,44 @@ def _simultaneous_core(generator, discriminator, g_optimizer, d_optimizer, real,
     return d_loss, g_loss, tf.reduce_mean(tf.sigmoid(real_logits)), tf.reduce_mean(tf.sigmoid(fake_logits))
 
 
-# Compiled steps, one per (generator, discriminator, optimisers, update scheme).  The
-# models are captured by the compiled function rather than passed to it: TensorFlow
-# would otherwise rebuild the "trace type" of two Keras models on every call, which
-# measured 2.7 ms of a 9 ms step.  A small LRU bounds what stays alive.
+# Compiled steps, one per (models, optimisers, update scheme, d_steps, real_label,
+# g_loss_kind, shapes).  The models and the Python settings are captured by the compiled
+# function and its inputs are declared with an ``input_signature``, so that a call only
+# passes tensors: given two Keras models as arguments, TensorFlow rebuilds their "trace
+# type" on every call, which measured 2.7 ms of a 9 ms step (on the busy 2-core
+# machine).  A small LRU bounds what stays alive.
 _CACHE_SIZE = 16
 _COMPILED: "OrderedDict[tuple, tuple]" = OrderedDict()
 
 
-def _compiled(generator, discriminator, g_optimizer, d_optimizer, update: str):
-    key = (id(generator), id(discriminator), id(g_optimizer), id(d_optimizer), update)
+def _spec(t: tf.Tensor) -> tf.TensorSpec:
+    return tf.TensorSpec((None,) + tuple(t.shape[1:]), t.dtype)
+
+
+def _compiled(generator, discriminator, g_optimizer, d_optimizer, update, batches, latent_dim, real_label, g_loss_kind):
+    specs = tuple(_spec(b) for b in batches)
+    key = (id(generator), id(discriminator), id(g_optimizer), id(d_optimizer), update, specs, latent_dim, real_label, g_loss_kind)
     entry = _COMPILED.get(key)
     if entry is None:
+        z_spec = tf.TensorSpec((None, latent_dim), tf.float32)
         if update == "alternating":
 
-            def step(reals, zs, z_g, real_label, g_loss_kind):
+            def step(reals, zs, z_g):
                 return _alternating_core(
                     generator, discriminator, g_optimizer, d_optimizer, reals, zs, z_g, real_label, g_loss_kind
                 )
 
+            signature = [list(specs), [z_spec] * len(specs), z_spec]
         else:
 
-            def step(real, z, real_label, g_loss_kind):
+            def step(real, z):
                 return _simultaneous_core(
                     generator, discriminator, g_optimizer, d_optimizer, real, z, real_label, g_loss_kind
                 )
 
+            signature = [specs[0], z_spec]
         # The entry holds the objects themselves, so their ids cannot be reused while cached.
-        entry = (tf.function(step, reduce_retracing=True), (generator, discriminator, g_optimizer, d_optimizer))
+        entry = (tf.function(step, input_signature=signature), (generator, discriminator, g_optimizer, d_optimizer))
         _COMPILED[key] = entry
         while len(_COMPILED) > _CACHE_SIZE:
             _COMPILED.popitem(last=False)
@@ -274,7 +290,7 @@ def train_step(
     ``real`` is one batch of real data ``(N, ...)``, reused for each of the ``d_steps``
     discriminator updates, or a sequence of ``d_steps`` batches (one fresh batch per
     update).  Each discriminator update draws fresh noise of the batch's size (with
-    :func:`sample_noise`, from TensorFlow's global random state); the generator update
+    :func:`sample_noise`, from NumPy's global random state); the generator update
     draws noise of the size of the last real batch.  All noise of a step is drawn
     before the first update, in that order.
 
@@ -302,12 +318,14 @@ def train_step(
     loss is NaN or infinite; the update that would have spread it into the weights is
     skipped (and after a non-finite discriminator loss, the generator update too).
 
-    Speed: the updates run as one ``tf.function`` per discriminator (traced on first use
-    and again for new Python arguments).  Measured on the course's 2-core CPU machine
-    for the chapter's models (2-D data, hidden (64, 64), batch 256, Adam): about 3.2 ms
-    per alternating step compiled against 12.5 ms eagerly, 3.9x faster (and 5.5 ms
-    against 20.0 ms with d_steps=3), so chapter 3's training runs in a third of
-    the time.  Mirrors ``gan_utils.torch.train.train_step``.
+    Speed: the updates run as one ``tf.function`` per (models, optimisers, scheme,
+    settings, input shapes), traced on first use, with the batch dimension left open.
+    Measured on the course's 2-core CPU with one TensorFlow thread, for the chapter's
+    models (2-D data, hidden (64, 64), batch 256, Adam; best of 3 repeats): 2.3 ms
+    per alternating step compiled against 73 ms run eagerly
+    (``tf.config.run_functions_eagerly(True)``), 32x; with ``d_steps=3``, 3.1 ms against
+    169 ms.  Chapter 3's notebook repeats the comparison.
+    Mirrors ``gan_utils.torch.train.train_step``.
     Used in chapter 3 (and 4, 5, 7).
     """
     where = "train_step"
@@ -338,12 +356,16 @@ def train_step(
     if update == "alternating":
         zs = [sample_noise(int(batch.shape[0]), latent_dim) for batch in batches]
         z_g = sample_noise(int(batches[-1].shape[0]), latent_dim)
-        step = _compiled(generator, discriminator, g_optimizer, d_optimizer, "alternating")
-        d_loss, g_loss, d_real, d_fake = step(batches, zs, z_g, real_label, g_loss_kind)
+        step = _compiled(
+            generator, discriminator, g_optimizer, d_optimizer, update, batches, latent_dim, real_label, g_loss_kind
+        )
+        d_loss, g_loss, d_real, d_fake = step(batches, zs, z_g)
     else:
         z = sample_noise(int(batches[0].shape[0]), latent_dim)
-        step = _compiled(generator, discriminator, g_optimizer, d_optimizer, "simultaneous")
-        d_loss, g_loss, d_real, d_fake = step(batches[0], z, real_label, g_loss_kind)
+        step = _compiled(
+            generator, discriminator, g_optimizer, d_optimizer, update, batches[:1], latent_dim, real_label, g_loss_kind
+        )
+        d_loss, g_loss, d_real, d_fake = step(batches[0], z)
     d_value = _guard("d_loss", d_loss)
     g_value = _guard("g_loss", g_loss)
     return {"d_loss": d_value, "g_loss": g_value, "d_real": float(d_real), "d_fake": float(d_fake)}
@@ -423,11 +445,16 @@ class GAN(keras.Model):
     def call(self, z, training=False):
         return self.generator(z, training=training)
 
+    def draw_noise(self, batch_size):
+        """Noise for one update, ``(batch_size, latent_dim)``; override it to feed your own."""
+        return tf.random.normal((batch_size, self.latent_dim))
+
     def train_step(self, data):
         real = data[0] if isinstance(data, (tuple, list)) else data
         batch_size = tf.shape(real)[0]
-        zs = [tf.random.normal((batch_size, self.latent_dim)) for _ in range(self.d_steps)]
-        z_g = tf.random.normal((batch_size, self.latent_dim))
+        # All the noise of the step first, in the order of train_step(): k batches for D, one for G.
+        zs = [self.draw_noise(batch_size) for _ in range(self.d_steps)]
+        z_g = self.draw_noise(batch_size)
         for z in zs:  # d_steps discriminator updates ...
             d_loss, real_logits, fake_logits = _d_update(
                 self.generator, self.discriminator, self.d_optimizer, real, z, self.real_label
