@@ -147,7 +147,7 @@ def dcgan_generator(latent_dim: int = 100, width: int = DCGAN_WIDTH) -> nn.Seque
     ConvTranspose2d(k=4, s=2, p=1) to 28x28x1 -> tanh.  The first layer is the paper's
     "projection and reshape" written as a transposed convolution of a 1x1 map.
     Initialised by :func:`init_dcgan_weights`.  With the default ``width`` it has
-    ``100·64·49 + 2·64 + 64·32·16 + 2·32 + 32·16 + 1 = 347,041`` parameters
+    ``100·64·49 + 2·64 + 64·32·16 + 2·32 + 32·16 + 1 = 347,073`` parameters
     (BatchNorm running statistics are buffers, not parameters).  Used in chapters 4 and 5.
     """
     where = "dcgan_generator"
