@@ -88,6 +88,54 @@ def test_chapter_one_shows_figures_formulas_exercises_and_citations(built_book):
     assert re.search(r'<script[^>]+src="\.\./_static/mathjax/tex-chtml\.js"', page)
 
 
+class _LinkCollector(__import__("html.parser").parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs, self.ids = [], set()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+        if tag in ("a", "link") and attrs.get("href"):
+            self.hrefs.append(attrs["href"])
+        if tag in ("img", "script") and attrs.get("src"):
+            self.hrefs.append(attrs["src"])
+
+
+def _parse(path):
+    collector = _LinkCollector()
+    collector.feed(path.read_text(encoding="utf-8"))
+    return collector
+
+
+@pytest.mark.slow
+def test_no_broken_internal_links(built_book):
+    """Every relative link, image and script of every page exists, and every #anchor is defined."""
+    from urllib.parse import unquote, urlsplit
+
+    parsed = {}
+    broken = []
+    pages = [p for p in sorted(built_book.rglob("*.html")) if "_static" not in p.relative_to(built_book).parts]
+    for page in pages:  # (_static/ holds the theme's Jinja templates, not pages)
+        links = parsed.setdefault(page, _parse(page)).hrefs
+        for href in links:
+            parts = urlsplit(href)
+            if parts.scheme or parts.netloc or href.startswith(("mailto:", "javascript:", "data:")):
+                continue
+            target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{page.relative_to(built_book)} -> {href} (missing file)")
+                continue
+            if parts.fragment and target.suffix == ".html":
+                ids = parsed.setdefault(target, _parse(target)).ids
+                if unquote(parts.fragment) not in ids:
+                    broken.append(f"{page.relative_to(built_book)} -> {href} (no such anchor)")
+    assert not broken, "\n".join(broken[:50])
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Console messages that every page of the theme prints and that do not affect reading.
 HARMLESS_CONSOLE = ("Got invalid theme mode",)
