@@ -119,6 +119,7 @@ def execute_notebook(path: Path, profile: str = "full", timeout: int = 3600, pro
     tmp = Path(tmp_name)
     previous = os.environ.get(PROFILE_ENV_VAR)
     os.environ[PROFILE_ENV_VAR] = profile  # the kernel inherits this process's environment
+    load_before = _load_average()
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
@@ -139,6 +140,8 @@ def execute_notebook(path: Path, profile: str = "full", timeout: int = 3600, pro
             "wall_time_s": round(wall, 1),
             "code_sha256": code_fingerprint(nb),
             "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs",
+            # Other work on the machine slows a run down; the load says how busy it was.
+            "load_average_1min": {"before": load_before, "after": _load_average()},
             "versions": package_versions(),
         }
         nbformat.write(nb, tmp)
@@ -151,6 +154,14 @@ def execute_notebook(path: Path, profile: str = "full", timeout: int = 3600, pro
         else:
             os.environ[PROFILE_ENV_VAR] = previous
         tmp.unlink(missing_ok=True)
+
+
+def _load_average() -> float | None:
+    """The 1-minute load average (None where the system does not report one)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
 
 
 def _strip_papermill_metadata(nb) -> None:
