@@ -28,13 +28,13 @@ from typing import Any
 import numpy as np
 
 from gan_utils import REPO_ROOT
+from gan_utils.checksums import CHECKSUM_FILE, read_sha256sums
 
 DATA_DIR_ENV_VAR = "GAN_BOOK_DATA_DIR"
 
 #: Where MNIST is read from when neither ``data_dir`` nor ``GAN_BOOK_DATA_DIR`` is given.
 MNIST_DIR = REPO_ROOT / "data" / "mnist"
 
-CHECKSUM_FILE = "SHA256SUMS"
 
 #: split -> (images file, labels file), as shipped in ``data/mnist/``.
 MNIST_FILES = {
@@ -119,26 +119,12 @@ def read_idx(raw: bytes, name: str) -> np.ndarray:
 
 
 def _expected_sha256(folder: Path, idx_name: str) -> str:
-    """The checksum SHA256SUMS lists for ``idx_name`` (lines ``<hex>  <name>``)."""
+    """The checksum SHA256SUMS lists for ``idx_name``."""
     sums = folder / CHECKSUM_FILE
-    try:
-        text = sums.read_text(encoding="ascii")
-    except FileNotFoundError:
-        raise _fail(sums, "is missing, so the data cannot be verified") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise _fail(sums, f"could not be read ({err})") from None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        parts = line.split(maxsplit=1)
-        if len(parts) != 2 or len(parts[0]) != 64:
-            raise _fail(sums, f"has a line {number} that is not '<sha256>  <file name>': {line!r}")
-        # sha256sum writes "*name" in binary mode; both forms mean the same.
-        if parts[1].strip().lstrip("*") == idx_name:
-            return parts[0].lower()
-    raise _fail(
-        sums, f"has no checksum for {idx_name!r}, so {folder / idx_name}.gz cannot be verified"
-    )
+    listed = read_sha256sums(sums, _fail, protects="the data")
+    if idx_name not in listed:
+        raise _fail(sums, f"has no checksum for {idx_name!r}, so {folder / idx_name}.gz cannot be verified")
+    return listed[idx_name]
 
 
 def _load_idx_file(path: Path) -> tuple[np.ndarray, str]:

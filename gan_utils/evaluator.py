@@ -24,7 +24,6 @@ This module imports PyTorch.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -35,12 +34,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from gan_utils import REPO_ROOT
+from gan_utils.checksums import CHECKSUM_FILE, read_sha256sums, sha256_of
 from gan_utils.data import DATA_DIR_ENV_VAR
 
 #: Where the evaluator's weights live when neither ``path`` nor ``GAN_BOOK_DATA_DIR`` is given.
 EVALUATOR_DIR = REPO_ROOT / "data" / "evaluator"
 WEIGHTS_FILE = "mnist_evaluator.pt"
-CHECKSUM_FILE = "SHA256SUMS"
 #: Stored in the weights file; bumped whenever the architecture changes.
 FORMAT = "gan_utils.MnistEvaluator/1"
 FEATURE_DIM = 128
@@ -177,32 +176,12 @@ def _check_values(where: str, x: torch.Tensor | np.ndarray) -> None:
         )
 
 
-def sha256_of(path: str | os.PathLike) -> str:
-    """The SHA-256 (hex) of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _expected_sha256(path: Path) -> str:
     sums = path.parent / CHECKSUM_FILE
-    try:
-        text = sums.read_text(encoding="ascii")
-    except FileNotFoundError:
-        raise _fail(sums, f"is missing, so {path.name} cannot be verified") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise _fail(sums, f"could not be read ({err})") from None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        parts = line.split(maxsplit=1)
-        if len(parts) != 2 or len(parts[0]) != 64:
-            raise _fail(sums, f"has a line {number} that is not '<sha256>  <file name>': {line!r}")
-        if parts[1].strip().lstrip("*") == path.name:
-            return parts[0].lower()
-    raise _fail(sums, f"has no checksum for {path.name!r}, so {path} cannot be verified")
+    listed = read_sha256sums(sums, _fail, protects=path.name)
+    if path.name not in listed:
+        raise _fail(sums, f"has no checksum for {path.name!r}, so {path} cannot be verified")
+    return listed[path.name]
 
 
 def verify_weights(path: str | os.PathLike | None = None) -> str:

@@ -21,7 +21,6 @@ the verified path with ``torch.load`` or Keras' ``load_weights``.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Iterable, Mapping
 
 from . import REPO_ROOT
 from .checkpoint import atomic_write_bytes, fsync_dir, fsync_file
+from .checksums import CHECKSUM_FILE, read_sha256sums, sha256_of
 
 __all__ = [
     "CHECKSUM_FILE",
@@ -46,11 +46,9 @@ __all__ = [
 #: The folder of the shipped weights in the repository.
 PRETRAINED_DIR = REPO_ROOT / "data" / "pretrained"
 #: The checksum list beside the weights.
-CHECKSUM_FILE = "SHA256SUMS"
 DATA_DIR_ENV_VAR = "GAN_BOOK_DATA_DIR"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
 class PretrainedFileError(OSError):
@@ -101,15 +99,6 @@ def _folder(folder: str | os.PathLike | None) -> Path:
     return Path(folder).expanduser() if folder is not None else default_pretrained_dir()
 
 
-def sha256_of(path: str | os.PathLike) -> str:
-    """The SHA-256 (lower-case hex) of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def read_checksums(folder: str | os.PathLike | None = None) -> dict[str, str]:
     """Parse ``SHA256SUMS`` of ``folder``: ``{file name: sha256}``.
 
@@ -118,21 +107,7 @@ def read_checksums(folder: str | os.PathLike | None = None) -> dict[str, str]:
     :class:`PretrainedFileError` when the file is missing, unreadable or has a bad line.
     """
     sums = _folder(folder) / CHECKSUM_FILE
-    try:
-        text = sums.read_text(encoding="ascii")
-    except FileNotFoundError:
-        raise _fail(sums, "is missing, so no pretrained weights can be verified") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise _fail(sums, f"could not be read ({err})") from None
-    out: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        parts = line.split(maxsplit=1)
-        if len(parts) != 2 or not _HEX.match(parts[0].lower()):
-            raise _fail(sums, f"has a line {number} that is not '<sha256>  <file name>': {line!r}")
-        out[parts[1].strip().lstrip("*")] = parts[0].lower()
-    return out
+    return read_sha256sums(sums, lambda path, problem: _fail(path, problem), protects="the pretrained weights")
 
 
 def pretrained_path(name: str, *, folder: str | os.PathLike | None = None, chapter: str | None = None) -> Path:
