@@ -17,65 +17,40 @@ chapter 3 (TensorFlow).
 
 from __future__ import annotations
 
-import numpy as np
-
 from . import Case, Verdict, check_function
+from .discriminator_loss import build_cases
 
 __all__ = ["check_discriminator_loss", "discriminator_loss_cases"]
 
 EXERCISE = "Exercise 3.1 (discriminator loss, TensorFlow)"
 
 
-def _softplus(x: np.ndarray) -> np.ndarray:
-    return np.logaddexp(0.0, x)
-
-
-def _reference(real: np.ndarray, fake: np.ndarray) -> float:
-    """mean BCE(real, 1) + mean BCE(fake, 0) = mean softplus(-real) + mean softplus(fake)."""
-    return float(np.mean(_softplus(-np.asarray(real, float))) + np.mean(_softplus(np.asarray(fake, float))))
-
-
 def discriminator_loss_cases() -> list[Case]:
     """The hidden cases of :func:`check_discriminator_loss` (TensorFlow tensors in)."""
     import tensorflow as tf
 
-    def t(values):
-        return tf.constant(np.asarray(values, dtype=np.float32).reshape(-1, 1))
-
-    raw = [
-        (
-            "all logits 0",
-            [0.0],
-            [0.0],
+    hints = {
+        "all logits 0": (
             "With every logit 0 the discriminator says 1/2 everywhere, each term is log 2 and the "
             "loss is 2 log 2 = 1.386. About 1.448 means sigmoid was applied to the inputs before a "
             "from-logits loss (they are logits already); 0.693 means the two terms were averaged "
-            "instead of added.",
+            "instead of added."
         ),
-        (
-            "one real, one fake",
-            [2.0],
-            [-1.0],
+        "one real, one fake": (
             "Real samples have the target label 1 and fakes the target 0: the loss is "
-            "BCE(real_logits, 1) + BCE(fake_logits, 0). Check the labels (swapped?).",
+            "BCE(real_logits, 1) + BCE(fake_logits, 0). Check the labels (swapped?)."
         ),
-        (
-            "4 real, 2 fake",
-            [1.0, -1.0, 0.5, 3.0],
-            [-2.0, 0.25],
+        "4 real, 2 fake": (
             "Average each term over its own batch (tf.reduce_mean), do not sum: a sum makes the loss, "
-            "and with it the step size, grow with the batch size.",
+            "and with it the step size, grow with the batch size."
         ),
-        (
-            "large logits",
-            [-120.0],
-            [120.0],
+        "large logits": (
             "For large |logit| compute the loss from the logits with a stable function "
             "(tf.nn.sigmoid_cross_entropy_with_logits or tf.nn.softplus): sigmoid(-120) rounds to 0 "
-            "in float32 and log(0) = -inf.",
+            "in float32 and log(0) = -inf."
         ),
-    ]
-    return [Case(args=(t(r), t(f)), expected=_reference(r, f), hint=hint, name=name) for name, r, f, hint in raw]
+    }
+    return build_cases(tf.constant, hints)
 
 
 def check_discriminator_loss(fn, *, verbose: bool = True) -> Verdict:
