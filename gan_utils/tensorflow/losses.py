@@ -7,6 +7,9 @@ in float32 once ``|a| > 17`` and would turn the log into ``-inf``
 (``tf.nn.sigmoid_cross_entropy_with_logits`` computes ``max(a, 0) - a y + log(1 + exp(-|a|))``,
 stable for any finite logit).
 
+The Wasserstein losses (:func:`wasserstein_critic_loss`, :func:`wasserstein_generator_loss`)
+take the critic's unbounded **scores** instead: a WGAN critic has no sigmoid.
+
 Reductions: every loss is a **mean over the batch**.  This is deliberately not Keras'
 ``BinaryCrossentropy`` object, whose default reduction ``"sum_over_batch_size"`` and
 ``from_logits=False`` default (it then clips probabilities to ``[1e-7, 1 - 1e-7]``) are
@@ -21,7 +24,13 @@ from numbers import Real
 
 import tensorflow as tf
 
-__all__ = ["discriminator_loss", "generator_loss", "GENERATOR_LOSS_KINDS"]
+__all__ = [
+    "discriminator_loss",
+    "generator_loss",
+    "GENERATOR_LOSS_KINDS",
+    "wasserstein_critic_loss",
+    "wasserstein_generator_loss",
+]
 
 #: The generator losses :func:`generator_loss` knows.
 GENERATOR_LOSS_KINDS = ("nonsaturating", "saturating")
@@ -132,3 +141,43 @@ def generator_loss(fake_logits, *, kind: str = "nonsaturating") -> tf.Tensor:
         return tf.reduce_mean(bce(labels=tf.ones_like(fake_logits), logits=fake_logits))
     # BCE against label 0 is softplus(a); the minimax generator minimises its negative.
     return -tf.reduce_mean(bce(labels=tf.zeros_like(fake_logits), logits=fake_logits))
+
+
+def wasserstein_critic_loss(real_scores, fake_scores) -> tf.Tensor:
+    """The WGAN critic's loss {cite}`arjovsky2017wgan`: ``mean(fake_scores) - mean(real_scores)``.
+
+    The critic maximises ``E f(x) - E f(G(z))``, an estimate of the Wasserstein-1
+    distance when ``f`` is 1-Lipschitz; this is its negative, to minimise.  It has no
+    lower bound by itself: it needs a Lipschitz constraint (weight clipping, a gradient
+    penalty or spectral normalisation, see :mod:`gan_utils.tensorflow.regularizers`).
+    ``real_scores`` and ``fake_scores`` are shaped ``(N, 1)`` or ``(N,)`` (the same
+    trailing shape; the batch sizes may differ).  Returns a scalar tensor.  Mirrors
+    ``gan_utils.torch.losses.wasserstein_critic_loss``.  Used in chapter 7 (in preparation).
+    """
+    where = "wasserstein_critic_loss"
+    real_scores = _check_logits("real_scores", real_scores, where)
+    fake_scores = _check_logits("fake_scores", fake_scores, where)
+    if tuple(real_scores.shape[1:]) != tuple(fake_scores.shape[1:]):
+        raise ValueError(
+            f"{where}: real_scores and fake_scores must have the same trailing shape, got "
+            f"{tuple(real_scores.shape)} and {tuple(fake_scores.shape)}; use (N, 1) for both "
+            "(or (N,) for both)."
+        )
+    if real_scores.dtype != fake_scores.dtype:
+        raise TypeError(
+            f"{where}: real_scores and fake_scores must have the same dtype, got "
+            f"{real_scores.dtype.name} and {fake_scores.dtype.name}."
+        )
+    return tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores)
+
+
+def wasserstein_generator_loss(fake_scores) -> tf.Tensor:
+    """The WGAN generator's loss {cite}`arjovsky2017wgan`: ``-mean(fake_scores)``.
+
+    The generator minimises the critic's estimate ``E f(x) - E f(G(z))``; only the second
+    term depends on it.  ``fake_scores`` is shaped ``(N, 1)`` or ``(N,)``.  Returns a
+    scalar tensor.  Mirrors ``gan_utils.torch.losses.wasserstein_generator_loss``.
+    Used in chapter 7 (in preparation).
+    """
+    fake_scores = _check_logits("fake_scores", fake_scores, "wasserstein_generator_loss")
+    return -tf.reduce_mean(fake_scores)

@@ -6,6 +6,9 @@ The discriminator outputs a logit ``a``; its probability that the input is real 
 in float32 once ``|a| > 17`` and would turn the log into ``-inf``
 (``F.binary_cross_entropy_with_logits`` is stable for any finite logit).
 
+The Wasserstein losses (:func:`wasserstein_critic_loss`, :func:`wasserstein_generator_loss`)
+take the critic's unbounded **scores** instead: a WGAN critic has no sigmoid.
+
 Reductions: every loss is a **mean over the batch** (a sum would make the learning rate
 depend on the batch size).  The TensorFlow half (``gan_utils.tensorflow.losses``) mirrors
 these names, signatures and reductions.  Used in chapter 3 (and 4, 5, 7).
@@ -18,7 +21,13 @@ from numbers import Real
 import torch
 import torch.nn.functional as F
 
-__all__ = ["discriminator_loss", "generator_loss", "GENERATOR_LOSS_KINDS"]
+__all__ = [
+    "discriminator_loss",
+    "generator_loss",
+    "GENERATOR_LOSS_KINDS",
+    "wasserstein_critic_loss",
+    "wasserstein_generator_loss",
+]
 
 #: The generator losses :func:`generator_loss` knows.
 GENERATOR_LOSS_KINDS = ("nonsaturating", "saturating")
@@ -104,3 +113,37 @@ def generator_loss(fake_logits: torch.Tensor, *, kind: str = "nonsaturating") ->
         return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
     # BCE against label 0 is softplus(a); the minimax generator minimises its negative.
     return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+
+
+def wasserstein_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """The WGAN critic's loss {cite}`arjovsky2017wgan`: ``mean(fake_scores) - mean(real_scores)``.
+
+    The critic maximises ``E f(x) - E f(G(z))``, an estimate of the Wasserstein-1
+    distance when ``f`` is 1-Lipschitz; this is its negative, to minimise.  It has no
+    lower bound by itself: it needs a Lipschitz constraint (weight clipping, a gradient
+    penalty or spectral normalisation, see :mod:`gan_utils.torch.regularizers`).
+    ``real_scores`` and ``fake_scores`` are shaped ``(N, 1)`` or ``(N,)`` (the same
+    trailing shape; the batch sizes may differ).  Returns a scalar tensor.  Used in
+    chapter 7 (in preparation).
+    """
+    where = "wasserstein_critic_loss"
+    _check_logits("real_scores", real_scores, where)
+    _check_logits("fake_scores", fake_scores, where)
+    if real_scores.shape[1:] != fake_scores.shape[1:]:
+        raise ValueError(
+            f"{where}: real_scores and fake_scores must have the same trailing shape, got "
+            f"{tuple(real_scores.shape)} and {tuple(fake_scores.shape)}; use (N, 1) for both "
+            "(or (N,) for both)."
+        )
+    return fake_scores.mean() - real_scores.mean()
+
+
+def wasserstein_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """The WGAN generator's loss {cite}`arjovsky2017wgan`: ``-mean(fake_scores)``.
+
+    The generator minimises the critic's estimate ``E f(x) - E f(G(z))``; only the second
+    term depends on it.  ``fake_scores`` is shaped ``(N, 1)`` or ``(N,)``.  Returns a
+    scalar tensor.  Used in chapter 7 (in preparation).
+    """
+    _check_logits("fake_scores", fake_scores, "wasserstein_generator_loss")
+    return -fake_scores.mean()
