@@ -304,6 +304,10 @@ def test_bad_inputs_get_clear_errors():
         gradient_penalty(critic, real, fake, seed=-1)
     with pytest.raises(TypeError, match="generator must be a torch.Generator"):
         gradient_penalty(critic, real, fake, generator=1)
+    with torch.no_grad(), pytest.raises(RuntimeError, match="needs autograd"):
+        gradient_penalty(critic, real, fake)
+    with torch.no_grad(), pytest.raises(RuntimeError, match="needs autograd"):
+        r1_penalty(critic, real)
 
 
 # ------------------------------------------------------------ spectral normalisation

@@ -3,14 +3,14 @@
 Each one constrains how fast the critic's output may change with its input, the common
 thread of chapter 7's stabilisation lab:
 
-- :func:`gradient_penalty` -- WGAN-GP {cite}`gulrajani2017wgangp`: pushes the norm of
+- :func:`gradient_penalty` -- WGAN-GP (Gulrajani et al. 2017): pushes the norm of
   the critic's input gradient towards 1 on random points between real and fake samples;
-- :func:`r1_penalty` -- R1 {cite}`mescheder2018convergence`: pushes the input gradient
+- :func:`r1_penalty` -- R1 (Mescheder et al. 2018): pushes the input gradient
   towards 0 on real samples;
-- :func:`spectral_norm` -- spectral normalisation {cite}`miyato2018spectral`: divides a
+- :func:`spectral_norm` -- spectral normalisation (Miyato et al. 2018): divides a
   layer's kernel by its largest singular value (estimated by power iteration), with
   :func:`largest_singular_value` to check the result;
-- :func:`clip_weights` -- the original WGAN's weight clipping {cite}`arjovsky2017wgan`.
+- :func:`clip_weights` -- the original WGAN's weight clipping (Arjovsky et al. 2017).
 
 The penalties take the input gradient with an inner ``tf.GradientTape``; called inside
 the caller's own tape (the one around the critic's loss), that outer tape records the
@@ -147,7 +147,7 @@ def gradient_penalty(
     seed: int | None = None,
     generator: tf.random.Generator | None = None,
 ) -> tf.Tensor:
-    """The WGAN-GP gradient penalty {cite}`gulrajani2017wgangp`, a scalar to add to the critic's loss.
+    """The WGAN-GP gradient penalty (Gulrajani et al. 2017), a scalar to add to the critic's loss.
 
     For each sample ``i`` an interpolation weight ``eps_i ~ U(0, 1)`` is drawn (one per
     sample, broadcast over the sample's features), ``x_hat_i = eps_i real_i + (1 - eps_i)
@@ -229,7 +229,7 @@ def _check_epsilon(where: str, epsilon: object, full: tuple[int, ...], dtype) ->
 
 
 def r1_penalty(critic: Callable, real, *, weight: float = 10.0) -> tf.Tensor:
-    """The R1 penalty {cite}`mescheder2018convergence`: ``weight / 2 * mean_i ||grad_x critic(real_i)||^2``.
+    """The R1 penalty (Mescheder et al. 2018): ``weight / 2 * mean_i ||grad_x critic(real_i)||^2``.
 
     It penalises the critic's input gradient on real data only, pushing it towards 0 (no
     square root, so no special case at 0).  ``real`` is ``(N, ...)`` and is a constant
@@ -253,7 +253,7 @@ SPECTRAL_NORM_LAYERS = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Co
 
 
 def spectral_norm(layer: keras.layers.Layer, *, n_power_iterations: int = 1) -> keras.layers.SpectralNormalization:
-    """Spectrally normalise ``layer`` {cite}`miyato2018spectral` with Keras' own implementation.
+    """Spectrally normalise ``layer`` (Miyato et al. 2018) with Keras' own implementation.
 
     A thin wrapper around ``keras.layers.SpectralNormalization(layer, power_iterations=...)``;
     use the returned wrapper in place of ``layer``.  Keras does it differently from
@@ -308,7 +308,7 @@ def largest_singular_value(weight) -> float:
 
 
 def clip_weights(model, clip: float = 0.01):
-    """Clip every trainable variable of ``model`` to ``[-clip, clip]`` in place, the WGAN critic's constraint {cite}`arjovsky2017wgan`.
+    """Clip every trainable variable of ``model`` to ``[-clip, clip]`` in place, the WGAN critic's constraint (Arjovsky et al. 2017).
 
     Called after each critic update; a crude way to bound the critic's Lipschitz
     constant (its bias towards very simple functions is what WGAN-GP was designed to

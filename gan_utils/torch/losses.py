@@ -116,7 +116,7 @@ def generator_loss(fake_logits: torch.Tensor, *, kind: str = "nonsaturating") ->
 
 
 def wasserstein_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
-    """The WGAN critic's loss {cite}`arjovsky2017wgan`: ``mean(fake_scores) - mean(real_scores)``.
+    """The WGAN critic's loss (Arjovsky et al. 2017): ``mean(fake_scores) - mean(real_scores)``.
 
     The critic maximises ``E f(x) - E f(G(z))``, an estimate of the Wasserstein-1
     distance when ``f`` is 1-Lipschitz; this is its negative, to minimise.  It has no
@@ -139,7 +139,7 @@ def wasserstein_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor
 
 
 def wasserstein_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
-    """The WGAN generator's loss {cite}`arjovsky2017wgan`: ``-mean(fake_scores)``.
+    """The WGAN generator's loss (Arjovsky et al. 2017): ``-mean(fake_scores)``.
 
     The generator minimises the critic's estimate ``E f(x) - E f(G(z))``; only the second
     term depends on it.  ``fake_scores`` is shaped ``(N, 1)`` or ``(N,)``.  Returns a

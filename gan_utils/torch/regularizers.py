@@ -3,14 +3,14 @@
 Each one constrains how fast the critic's output may change with its input, the common
 thread of chapter 7's stabilisation lab:
 
-- :func:`gradient_penalty` -- WGAN-GP {cite}`gulrajani2017wgangp`: pushes the norm of
+- :func:`gradient_penalty` -- WGAN-GP (Gulrajani et al. 2017): pushes the norm of
   the critic's input gradient towards 1 on random points between real and fake samples;
-- :func:`r1_penalty` -- R1 {cite}`mescheder2018convergence`: pushes the input gradient
+- :func:`r1_penalty` -- R1 (Mescheder et al. 2018): pushes the input gradient
   towards 0 on real samples;
-- :func:`spectral_norm` -- spectral normalisation {cite}`miyato2018spectral`: divides a
+- :func:`spectral_norm` -- spectral normalisation (Miyato et al. 2018): divides a
   layer's weight by its largest singular value (estimated by power iteration), with
   :func:`largest_singular_value` to check the result;
-- :func:`clip_weights` -- the original WGAN's weight clipping {cite}`arjovsky2017wgan`.
+- :func:`clip_weights` -- the original WGAN's weight clipping (Arjovsky et al. 2017).
 
 The penalties are scalars to *add* to the critic's loss; they keep the autograd graph
 (``create_graph=True``), so ``loss.backward()`` reaches the critic's parameters through
@@ -96,6 +96,9 @@ def _input_gradient(where: str, critic, x: torch.Tensor) -> tuple[torch.Tensor, 
     depends on sample ``i`` only (true for any critic without batch statistics; a critic
     with batch normalisation mixes samples, which is why WGAN-GP critics avoid it).
     """
+    if not torch.is_grad_enabled():
+        # Under torch.no_grad() nothing is recorded and every gradient would read as 0.
+        raise RuntimeError(f"{where}: needs autograd; do not call it inside torch.no_grad() or inference_mode().")
     scores = _scores(where, critic, x)
     if not scores.requires_grad:
         # The score does not depend on x nor on any parameter: its input gradient is 0.
@@ -132,7 +135,7 @@ def gradient_penalty(
     seed: int | None = None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """The WGAN-GP gradient penalty {cite}`gulrajani2017wgangp`, a scalar to add to the critic's loss.
+    """The WGAN-GP gradient penalty (Gulrajani et al. 2017), a scalar to add to the critic's loss.
 
     For each sample ``i`` an interpolation weight ``eps_i ~ U(0, 1)`` is drawn (one per
     sample, broadcast over the sample's features), ``x_hat_i = eps_i real_i + (1 - eps_i)
@@ -144,8 +147,8 @@ def gradient_penalty(
     ``real`` and ``fake`` have the same shape ``(N, ...)``; both are detached (the penalty
     trains the critic only).  ``critic`` maps ``(N, ...)`` to scores ``(N,)`` or ``(N, 1)``;
     its own mode (``train()``/``eval()``) is left as it is.  ``epsilon`` fixes the weights:
-    shape ``(N,)`` or ``(N, 1, ..., 1)`` (tensor or NumPy array), values in ``[0, 1]`` (the parity tests pass the
-    same ``epsilon`` to both frameworks).  Otherwise they are drawn from a fresh
+    a tensor or NumPy array of shape ``(N,)`` or ``(N, 1, ..., 1)``, values in ``[0, 1]``
+    (the parity tests pass the same ``epsilon`` to both frameworks).  Otherwise they are drawn from a fresh
     ``torch.Generator`` seeded with ``seed`` (always the same weights for that seed), from
     ``generator`` (a ``torch.Generator``), or, if both are ``None``, from PyTorch's global
     generator (which ``seed_everything`` seeds).
@@ -208,7 +211,7 @@ def _check_epsilon(where: str, epsilon: object, n: int, like: torch.Tensor) -> t
 def r1_penalty(
     critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, *, weight: float = 10.0
 ) -> torch.Tensor:
-    """The R1 penalty {cite}`mescheder2018convergence`: ``weight / 2 * mean_i ||grad_x critic(real_i)||^2``.
+    """The R1 penalty (Mescheder et al. 2018): ``weight / 2 * mean_i ||grad_x critic(real_i)||^2``.
 
     It penalises the critic's input gradient on real data only, pushing it towards 0 (no
     square root, so no special case at 0).  ``real`` is ``(N, ...)`` and is detached;
@@ -231,7 +234,7 @@ SPECTRAL_NORM_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
 def spectral_norm(layer: nn.Module, *, n_power_iterations: int = 1) -> nn.Module:
-    """Spectrally normalise ``layer`` {cite}`miyato2018spectral` with PyTorch's own implementation.
+    """Spectrally normalise ``layer`` (Miyato et al. 2018) with PyTorch's own implementation.
 
     A thin wrapper around ``torch.nn.utils.parametrizations.spectral_norm``: afterwards
     ``layer.weight`` is ``W / sigma(W)``, recomputed from the stored ``W``
@@ -280,7 +283,7 @@ def largest_singular_value(weight) -> float:
 
 
 def clip_weights(model: nn.Module, clip: float = 0.01) -> nn.Module:
-    """Clip every parameter of ``model`` to ``[-clip, clip]`` in place, the WGAN critic's constraint {cite}`arjovsky2017wgan`.
+    """Clip every parameter of ``model`` to ``[-clip, clip]`` in place, the WGAN critic's constraint (Arjovsky et al. 2017).
 
     Called after each critic update; a crude way to bound the critic's Lipschitz
     constant (its bias towards very simple functions is what WGAN-GP was designed to
