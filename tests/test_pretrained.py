@@ -187,3 +187,57 @@ def test_shipped_tensorflow_weights_load_into_the_package_models():
     assert images.shape == (8, 28, 28, 1) and logits.shape == (8, 1)
     assert np.abs(images).max() <= 1.0 and np.isfinite(logits).all()
     assert images.std() > 0.1, "a trained generator does not output a constant image"
+
+
+# ---------------------------------------------------------------- chapter 5 (DCGAN)
+
+DCGAN_SHIPPED = {
+    "torch": ("dcgan_torch_generator.pt", "dcgan_torch_discriminator.pt"),
+    "tensorflow": ("dcgan_tf_generator.weights.h5", "dcgan_tf_discriminator.weights.h5"),
+}
+
+
+def _dcgan_shipped(framework):
+    listed = read_checksums()
+    missing = [name for name in DCGAN_SHIPPED[framework] if name not in listed]
+    if missing:
+        pytest.skip(f"chapter 5's {framework} full run has not published {missing} yet")
+
+
+def test_shipped_dcgan_torch_weights_load_and_draw_digits():
+    torch = pytest.importorskip("torch")
+    _dcgan_shipped("torch")
+    from gan_utils.evaluator import evaluate_images
+    from gan_utils.torch.mnist import dcgan_discriminator, dcgan_generator
+
+    G, D = dcgan_generator(), dcgan_discriminator()
+    G.load_state_dict(torch.load(pretrained_path(DCGAN_SHIPPED["torch"][0]), weights_only=True))
+    D.load_state_dict(torch.load(pretrained_path(DCGAN_SHIPPED["torch"][1]), weights_only=True))
+    G.eval(), D.eval()
+    with torch.no_grad():
+        images = G(torch.randn(500, 100, generator=torch.Generator().manual_seed(0)))
+        logits = D(images)
+    assert images.shape == (500, 1, 28, 28) and logits.shape == (500, 1)
+    assert float(images.abs().max()) <= 1.0 and bool(torch.isfinite(logits).all())
+    probs, _ = evaluate_images(images.numpy())
+    assert len(set(probs.argmax(1).tolist())) >= 8, "a trained DCGAN draws (nearly) every digit"
+    assert float(probs.max(1).mean()) > 0.8, "the classifier recognises the trained DCGAN's digits"
+
+
+def test_shipped_dcgan_tensorflow_weights_load_and_draw_digits():
+    pytest.importorskip("tensorflow")
+    _dcgan_shipped("tensorflow")
+    from gan_utils.evaluator import evaluate_images
+    from gan_utils.tensorflow.mnist import dcgan_discriminator, dcgan_generator
+
+    G, D = dcgan_generator(), dcgan_discriminator()
+    G.load_weights(pretrained_path(DCGAN_SHIPPED["tensorflow"][0]))
+    D.load_weights(pretrained_path(DCGAN_SHIPPED["tensorflow"][1]))
+    z = np.random.default_rng(0).standard_normal((500, 100)).astype(np.float32)
+    images = np.array(G(z, training=False))
+    logits = np.asarray(D(images, training=False))
+    assert images.shape == (500, 28, 28, 1) and logits.shape == (500, 1)
+    assert np.abs(images).max() <= 1.0 and np.isfinite(logits).all()
+    probs, _ = evaluate_images(images)
+    assert len(set(probs.argmax(1).tolist())) >= 8, "a trained DCGAN draws (nearly) every digit"
+    assert float(probs.max(1).mean()) > 0.8, "the classifier recognises the trained DCGAN's digits"
