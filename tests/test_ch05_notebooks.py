@@ -192,9 +192,11 @@ def test_notebook_train_step_is_the_package_step_tensorflow():
     from gan_utils.tensorflow.train import train_step as package_step
 
     nb = nbformat.read(NOTEBOOKS["tensorflow"], as_version=4)
-    ns = run_cell(only_cell(nb, "build_generator", "build_discriminator"), {}, "models")
+    ns = run_cell(only_cell(nb, "build_generator", "build_discriminator"), {"np": np, "tf": tf}, "models")
     ns = run_cell(only_cell(nb, "train_step"), ns, "train step")
-    real = np.random.default_rng(2).uniform(-1, 1, (3, 16, 28, 28, 1)).astype(np.float32)
+    from gan_utils.data import load_mnist
+
+    real = load_mnist("train", dtype="float32", limit=48)[0].reshape(3, 16, 28, 28, 1)
 
     def run(step):
         keras.utils.set_random_seed(0)
@@ -207,10 +209,17 @@ def test_notebook_train_step_is_the_package_step_tensorflow():
 
     mine, mine_weights = run(ns["train_step"])
     theirs, their_weights = run(package_step)
+    # the package's step is a tf.function graph, which may sum in another order: float32 rounding only
     for a, b in zip(mine, theirs):
-        np.testing.assert_allclose([float(a[k]) for k in sorted(a)], [float(b[k]) for k in sorted(b)], rtol=0, atol=1e-5)
-    for p, q in zip(mine_weights, their_weights):
-        np.testing.assert_allclose(p, q, rtol=0, atol=1e-5)
+        np.testing.assert_allclose([float(a[k]) for k in sorted(a)], [float(b[k]) for k in sorted(b)], rtol=0, atol=1e-4)
+    # Adam divides by the root of the squared gradients: where a gradient is almost 0, rounding can move a
+    # weight by up to a learning rate (2e-4); all but a few weights must agree to 1e-5 (a wrong step moves all)
+    agree = np.mean(np.concatenate([np.abs(p - q).ravel() <= 1e-5 for p, q in zip(mine_weights, their_weights)]))
+    assert agree > 0.99, f"only {100 * agree:.2f} % of the weights agree"
+    assert max(np.abs(p - q).max() for p, q in zip(mine_weights, their_weights)) <= 3 * 2e-4
+    keras.utils.set_random_seed(0)
+    untouched = ns["build_generator"]().get_weights()[0]
+    assert np.abs(untouched - mine_weights[0]).max() > 1e-4, "three steps left the generator unchanged"
 
 
 def test_exercises_stubs_and_solutions(chapter):
