@@ -37,6 +37,17 @@ def run_cell(cell, namespace, label):
     return namespace
 
 
+def assert_glorot_uniform(layers):
+    """Every (kernel (fan_in, fan_out), bias) pair: zero bias, weights within the Glorot bound and with its spread."""
+    assert len(layers) == 3
+    for kernel, bias in layers:
+        fan_in, fan_out = kernel.shape
+        bound = np.sqrt(6.0 / (fan_in + fan_out))
+        assert np.all(bias == 0)
+        assert np.abs(kernel).max() <= bound + 1e-7
+        assert abs(kernel.std() - bound / np.sqrt(3.0)) < 0.03 * bound / np.sqrt(3.0)
+
+
 @pytest.fixture(scope="module", params=sorted(NOTEBOOKS))
 def chapter(request):
     return request.param, nbformat.read(NOTEBOOKS[request.param], as_version=4)
@@ -103,6 +114,11 @@ def test_notebook_models_are_the_package_models_torch():
         for x in (images, real):
             assert torch.allclose(D(x), D_pkg(x), rtol=0, atol=1e-6)
         assert D(real).shape == (32, 1)
+    # Same initial distribution as the package (and the TensorFlow twin): Glorot-uniform weights, zero biases.
+    torch.manual_seed(0)
+    G = ns["build_generator"]()
+    assert_glorot_uniform([(m.weight.detach().numpy().T, m.bias.detach().numpy())
+                           for m in G.modules() if isinstance(m, torch.nn.Linear)])
 
 
 def test_notebook_models_are_the_package_models_tensorflow():
@@ -129,9 +145,8 @@ def test_notebook_models_are_the_package_models_tensorflow():
     for x in (images, real):
         np.testing.assert_allclose(np.asarray(D(x, training=False)), np.asarray(D_pkg(x, training=False)),
                                    rtol=0, atol=1e-6)
-    # Same initial distribution as the package (and PyTorch): weights and biases within +-1/sqrt(fan_in).
-    for layer_weights, fan_in in zip(G.get_weights()[::2], (100, 256, 512)):
-        assert np.abs(layer_weights).max() <= 1 / np.sqrt(fan_in) + 1e-7
+    # Same initial distribution as the package (and the PyTorch twin): Glorot-uniform weights, zero biases.
+    assert_glorot_uniform([(w, b) for w, b in zip(G.get_weights()[::2], G.get_weights()[1::2])])
 
 
 def test_exercises_stubs_and_solutions(chapter):

@@ -222,6 +222,32 @@ def test_dcgan_initialisation_follows_radford_et_al(framework):
     assert all(np.all(z == 0) for z in zeros) and len(zeros) >= 4
 
 
+def _dense_weights(model, framework):
+    """(kernel as (fan_in, fan_out), bias) of every fully connected layer."""
+    if framework == "torch":
+        return [(m.weight.detach().numpy().T, m.bias.detach().numpy()) for m in model.modules()
+                if isinstance(m, torch.nn.Linear)]
+    return [(layer.kernel.numpy(), layer.bias.numpy()) for layer in model.layers
+            if isinstance(layer, keras.layers.Dense)]
+
+
+@pytest.mark.parametrize("framework", ["torch", "tf"])
+def test_mlp_initialisation_is_glorot_uniform_with_zero_biases_in_both_twins(framework):
+    # PyTorch's nn.Linear default would give U(+-1/sqrt(fan_in)) weights (std 1/sqrt(3 fan_in))
+    # and non-zero biases; Glorot-uniform has std sqrt(2/(fan_in+fan_out)), bound sqrt(6/(fan_in+fan_out)).
+    layers = _dense_weights(build("mlp_generator", framework), framework) + \
+        _dense_weights(build("mlp_discriminator", framework), framework)
+    assert len(layers) == 6
+    for kernel, bias in layers:
+        fan_in, fan_out = kernel.shape
+        bound = np.sqrt(6.0 / (fan_in + fan_out))
+        assert np.all(bias == 0)
+        assert np.abs(kernel).max() <= bound + 1e-7
+        if kernel.size >= 10_000:  # enough values for a tight check of the spread
+            assert abs(kernel.std() - bound / np.sqrt(3.0)) < 0.03 * bound / np.sqrt(3.0)
+            assert abs(kernel.std() - 1 / np.sqrt(3.0 * fan_in)) > 0.1 / np.sqrt(3.0 * fan_in)
+
+
 def test_init_dcgan_weights_redraws_in_both_frameworks():
     pt = tm.dcgan_discriminator(width=8)
     with torch.no_grad():

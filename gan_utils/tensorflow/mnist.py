@@ -26,8 +26,8 @@ Correspondences, PyTorch -> Keras:
   for a 128-image batch of 7x7 maps).  The normalisation in training mode and
   everything in inference mode agree.
 
-Initialisation: the MLP layers use PyTorch's rule (``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``
-for weights and biases, not Keras' Glorot default) so the twins start from the same
+Initialisation: the MLP layers keep Keras' ``Dense`` default (Glorot-uniform weights, zero
+biases), which the PyTorch half sets explicitly, so the twins start from the same
 distribution; the DCGAN layers use Radford et al.'s ``N(0, 0.02)`` kernels and
 ``N(1, 0.02)`` BatchNorm scales through their initialisers (and
 :func:`init_dcgan_weights` redraws them).  Used in chapters 4 and 5.
@@ -87,15 +87,9 @@ def _widths(where: str, hidden: object) -> tuple[int, ...]:
     return tuple(_positive_int(where, f"hidden[{i}]", h) for i, h in enumerate(hidden))
 
 
-def _torch_like_dense(fan_in: int, units: int, name: str) -> keras.layers.Dense:
-    """``Dense(units)`` initialised like ``nn.Linear(fan_in, units)``: weights and biases ``U(±1/sqrt(fan_in))``."""
-    bound = 1.0 / math.sqrt(fan_in)
-    return keras.layers.Dense(
-        units,
-        kernel_initializer=keras.initializers.VarianceScaling(scale=1.0 / 3.0, mode="fan_in", distribution="uniform"),
-        bias_initializer=keras.initializers.RandomUniform(-bound, bound),
-        name=name,
-    )
+def _glorot_dense(units: int, name: str) -> keras.layers.Dense:
+    """``Dense(units)`` with Keras' default initialisation, spelled out: Glorot-uniform weights, zero biases."""
+    return keras.layers.Dense(units, kernel_initializer="glorot_uniform", bias_initializer="zeros", name=name)
 
 
 def _leaky(slope: float, name: str) -> keras.layers.Layer:
@@ -116,12 +110,10 @@ def mlp_generator(
     widths = _widths(where, hidden)
     slope = _slope(where, negative_slope)
     layers: list = [keras.Input(shape=(latent_dim,), name="z")]
-    previous = latent_dim
     for i, width in enumerate(widths):
-        layers += [_torch_like_dense(previous, width, f"dense_{i}"), _leaky(slope, f"leaky_relu_{i}")]
-        previous = width
+        layers += [_glorot_dense(width, f"dense_{i}"), _leaky(slope, f"leaky_relu_{i}")]
     layers += [
-        _torch_like_dense(previous, 28 * 28, "dense_out"),
+        _glorot_dense(28 * 28, "dense_out"),
         keras.layers.Activation("tanh", name="tanh"),
         keras.layers.Reshape(IMAGE_SHAPE, name="to_image"),
     ]
@@ -139,11 +131,9 @@ def mlp_discriminator(*, hidden: Sequence[int] = (512, 256), negative_slope: flo
     widths = _widths(where, hidden)
     slope = _slope(where, negative_slope)
     layers: list = [keras.Input(shape=IMAGE_SHAPE, name="image"), keras.layers.Flatten(name="flatten")]
-    previous = 28 * 28
     for i, width in enumerate(widths):
-        layers += [_torch_like_dense(previous, width, f"dense_{i}"), _leaky(slope, f"leaky_relu_{i}")]
-        previous = width
-    layers.append(_torch_like_dense(previous, 1, "logit"))
+        layers += [_glorot_dense(width, f"dense_{i}"), _leaky(slope, f"leaky_relu_{i}")]
+    layers.append(_glorot_dense(1, "logit"))
     return keras.Sequential(layers, name="discriminator")
 
 

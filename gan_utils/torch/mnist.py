@@ -16,8 +16,10 @@ numbers.
   and a ``sigmoid`` output in D; the sigmoid is dropped (losses on logits), the leaky
   slope keeps gradients flowing to the generator through units that a ReLU would
   switch off.  ``negative_slope=0`` gives the source's ReLU back.
-- layers keep PyTorch's default initialisation (``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``
-  for weights and biases);
+- layers are initialised like Keras' ``Dense`` (Glorot-uniform weights, zero biases;
+  Glorot and Bengio 2010) rather than with PyTorch's default (weights and biases
+  ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``), so that both twins start from the same
+  distribution of weights;
 - what makes it train (used by :func:`gan_utils.torch.fit.fit`): Adam with learning rate
   ``2e-4`` and ``beta1 = 0.5`` for both players (Radford et al. 2015), batch 128, the
   non-saturating generator loss.  The source document's Adam defaults (``1e-3``,
@@ -93,6 +95,14 @@ def _widths(where: str, hidden: object) -> tuple[int, ...]:
     return tuple(_positive_int(where, f"hidden[{i}]", h) for i, h in enumerate(hidden))
 
 
+def _glorot_linear(fan_in: int, fan_out: int) -> nn.Linear:
+    # Keras' Dense default (Glorot-uniform weights, zero biases), so the twins start alike.
+    layer = nn.Linear(fan_in, fan_out)
+    nn.init.xavier_uniform_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
 def mlp_generator(
     latent_dim: int = 100, *, hidden: Sequence[int] = (256, 512), negative_slope: float = 0.2
 ) -> nn.Sequential:
@@ -110,9 +120,9 @@ def mlp_generator(
     layers: list[nn.Module] = []
     previous = latent_dim
     for width in widths:
-        layers += [nn.Linear(previous, width), nn.LeakyReLU(slope)]
+        layers += [_glorot_linear(previous, width), nn.LeakyReLU(slope)]
         previous = width
-    layers += [nn.Linear(previous, 28 * 28), nn.Tanh(), nn.Unflatten(1, IMAGE_SHAPE)]
+    layers += [_glorot_linear(previous, 28 * 28), nn.Tanh(), nn.Unflatten(1, IMAGE_SHAPE)]
     return nn.Sequential(*layers)
 
 
@@ -129,9 +139,9 @@ def mlp_discriminator(*, hidden: Sequence[int] = (512, 256), negative_slope: flo
     layers: list[nn.Module] = [nn.Flatten()]
     previous = 28 * 28
     for width in widths:
-        layers += [nn.Linear(previous, width), nn.LeakyReLU(slope)]
+        layers += [_glorot_linear(previous, width), nn.LeakyReLU(slope)]
         previous = width
-    layers.append(nn.Linear(previous, 1))
+    layers.append(_glorot_linear(previous, 1))
     return nn.Sequential(*layers)
 
 
