@@ -187,12 +187,12 @@ class LabConfig:
     ``n_snapshot`` fixed latents) are recorded for the figures.
     """
 
-    steps: int = 3000
-    batch: int = 256
+    steps: int = 4000
+    batch: int = 128
     latent: int = 2
     hidden: int = 128
     g_layers: int = 3
-    d_layers: int = 2
+    d_layers: int = 3
     lr: float = 1e-3
     betas: tuple = (0.5, 0.999)
     lr_decay: bool = True
