@@ -60,6 +60,7 @@ __all__ = [
     "generator_objective",
     "train_method",
     "run_lab",
+    "run_jobs",
 ]
 
 LOSSES = ("nonsaturating", "saturating", "wasserstein")
@@ -567,7 +568,23 @@ def run_lab(
         if name not in METHODS:
             raise ValueError(f"run_lab: unknown method {name!r}; expected names from {list(METHODS)}.")
     jobs = [(name, bench, tuple(seeds), config) for name in methods for bench in benchmarks]
-    if workers == 1:
+    return run_jobs(jobs, workers=workers)
+
+
+def run_jobs(jobs: Sequence[tuple], *, workers: int = 2) -> list[dict]:
+    """Run :func:`train_method` on each ``(method, benchmark, seeds, config)`` tuple; results in order.
+
+    Because seeds are independent (a seed's run does not depend on its batch-mates), one
+    method's seeds may be split over several jobs to share them between ``workers``
+    processes, e.g. ``[("R1 penalty", "grid", (0, 1, 2), c), ("R1 penalty", "grid", (3, 4), c)]``.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, Integral) or workers < 1:
+        raise ValueError(f"run_jobs: workers must be a positive int, got {workers!r}.")
+    jobs = [tuple(job) for job in jobs]
+    for job in jobs:
+        if len(job) != 4 or not isinstance(job[3], LabConfig):
+            raise ValueError(f"run_jobs: each job must be (method, benchmark, seeds, LabConfig), got {job!r}.")
+    if workers == 1 or len(jobs) == 1:
         return [_job(job) for job in jobs]
     import multiprocessing
 

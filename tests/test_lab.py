@@ -18,6 +18,7 @@ from gan_utils.lab import (
     generator_objective,
     instance_noise_std,
     pack,
+    run_jobs,
     run_lab,
     train_method,
 )
@@ -205,3 +206,11 @@ def test_samples_come_back_in_the_targets_coordinates():
     for standardize in (True, False):
         result = train_method("GAN (non-saturating)", target, [0], replace(config, standardize=standardize))
         assert np.linalg.norm(result["samples"][0].mean(axis=0) - [3.0, -2.0]) < 0.5, standardize
+
+
+def test_run_jobs_splits_seeds_without_changing_any_run():
+    whole = run_jobs([("R1 penalty", "ring", (0, 1, 2), TINY)], workers=1)[0]
+    parts = run_jobs([("R1 penalty", "ring", (0, 1), TINY), ("R1 penalty", "ring", (2,), TINY)], workers=2)
+    np.testing.assert_allclose(np.concatenate([p["samples"] for p in parts]), whole["samples"], rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="job"):
+        run_jobs([("R1 penalty", "ring", (0,))])
