@@ -272,6 +272,8 @@ def _images_to_tensor(images: Any, where: str) -> torch.Tensor:
             f"with N >= 1, got {arr.shape}."
         )
     arr = np.ascontiguousarray(arr, dtype=np.float32)
+    if not arr.flags.writeable:  # e.g. np.asarray of a TensorFlow tensor: torch warns on read-only memory
+        arr = arr.copy()
     _check_values(where, arr)
     return torch.from_numpy(arr).unsqueeze(1)
 

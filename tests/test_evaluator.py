@@ -97,6 +97,20 @@ def test_layouts_give_identical_results(model, test_images):
     np.testing.assert_array_equal(evaluate_images(x)[0], flat[0])
 
 
+
+def test_read_only_images_are_accepted_without_warning(model, test_images):
+    # np.asarray of a TensorFlow tensor is read-only; torch.from_numpy warns on such memory.
+    x = test_images[0][:16].astype(np.float32)
+    frozen = x.copy()
+    frozen.setflags(write=False)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        probs, _ = evaluate_images(frozen, model=model)
+    np.testing.assert_array_equal(probs, evaluate_images(x, model=model)[0])
+    assert not frozen.flags.writeable  # the caller's array is left as it was
+
 def test_torch_api(model, test_images):
     x = torch.from_numpy(test_images[0][:16])
     with torch.no_grad():

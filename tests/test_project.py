@@ -35,7 +35,7 @@ def test_framework_neutral_modules_import_no_framework():
     import sys
 
     code = (
-        "import sys, gan_utils.profile, gan_utils.data, gan_utils.plot, gan_utils.toy, gan_utils.execute, gan_utils.build, gan_utils.metrics, gan_utils.minimax, gan_utils.exercises, gan_utils.exercises.discriminator_loss, gan_utils.checksums, gan_utils.pretrained, gan_utils.checkpoint; "
+        "import sys, gan_utils.profile, gan_utils.data, gan_utils.plot, gan_utils.toy, gan_utils.execute, gan_utils.build, gan_utils.metrics, gan_utils.minimax, gan_utils.exercises, gan_utils.exercises.discriminator_loss, gan_utils.exercises.background, gan_utils.exercises.minimax, gan_utils.exercises.dcgan, gan_utils.exercises.evaluation, gan_utils.exercises.instability, gan_utils.checksums, gan_utils.pretrained, gan_utils.checkpoint; "
         "print(sorted(m for m in ('torch', 'tensorflow') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
