@@ -18,23 +18,11 @@ import pytest
 
 from gan_utils import REPO_ROOT
 from gan_utils.exercises.mlp_gan import check_mlp_discriminator, check_scale_images
+from notebook_cells import code_cells, defined_functions, only_cell, run_cell
 
 CHAPTERS = REPO_ROOT / "chapters"
 NOTEBOOKS = {"torch": CHAPTERS / "04_mlp_gan_pytorch.ipynb", "tensorflow": CHAPTERS / "04_mlp_gan_tensorflow.ipynb"}
 G_PARAMETERS, D_PARAMETERS = 559_632, 533_505
-
-
-def code_cells(nb):
-    return [cell for cell in nb.cells if cell.cell_type == "code"]
-
-
-def defines(cell, name):
-    return any(isinstance(node, ast.FunctionDef) and node.name == name for node in ast.parse(cell.source).body)
-
-
-def run_cell(cell, namespace, label):
-    exec(compile(cell.source, f"<notebook cell: {label}>", "exec"), namespace)
-    return namespace
 
 
 def assert_glorot_uniform(layers):
@@ -54,9 +42,7 @@ def chapter(request):
 
 
 def model_cell(nb):
-    found = [c for c in code_cells(nb) if defines(c, "build_generator") and defines(c, "build_discriminator")]
-    assert len(found) == 1, f"expected one cell defining both models, found {len(found)}"
-    return found[0]
+    return only_cell(nb, "build_generator", "build_discriminator")
 
 
 def test_parameters_cell_first_and_tagged(chapter):
@@ -163,7 +149,7 @@ def test_exercises_stubs_and_solutions(chapter):
 
         namespace["keras"] = keras
     for name, checker in (("my_scale_images", check_scale_images), ("my_discriminator", check_mlp_discriminator)):
-        defining = [c for c in cells if defines(c, name)]
+        defining = [c for c in cells if name in defined_functions(c)]
         assert len(defining) == 2, f"{name}: expected a stub and a solution, found {len(defining)} cells"
         stub, solution = defining
         fn = run_cell(stub, dict(namespace), "stub")[name]

@@ -20,29 +20,13 @@ import pytest
 
 from gan_utils import REPO_ROOT
 from gan_utils.exercises.dcgan import check_conv_output_size, check_discriminator_block, check_slerp
+from notebook_cells import code_cells, defined_functions, only_cell, run_cell
 
 CHAPTERS = REPO_ROOT / "chapters"
 NOTEBOOKS = {"torch": CHAPTERS / "05_dcgan_pytorch.ipynb", "tensorflow": CHAPTERS / "05_dcgan_tensorflow.ipynb"}
 G_PARAMETERS, D_PARAMETERS = 347_073, 36_577
 
 
-def code_cells(nb):
-    return [cell for cell in nb.cells if cell.cell_type == "code"]
-
-
-def defines(cell, name):
-    return any(isinstance(node, ast.FunctionDef) and node.name == name for node in ast.parse(cell.source).body)
-
-
-def run_cell(cell, namespace, label):
-    exec(compile(cell.source, f"<notebook cell: {label}>", "exec"), namespace)
-    return namespace
-
-
-def only_cell(nb, *names):
-    found = [c for c in code_cells(nb) if all(defines(c, n) for n in names)]
-    assert len(found) == 1, f"expected one cell defining {names}, found {len(found)}"
-    return found[0]
 
 
 def available():
@@ -241,7 +225,7 @@ def test_exercises_stubs_and_solutions(chapter):
         ("my_slerp", check_slerp, (np.ones(3), np.arange(3.0), 0.5)),
     )
     for name, checker, args in exercises:
-        defining = [c for c in cells if defines(c, name)]
+        defining = [c for c in cells if name in defined_functions(c)]
         assert len(defining) == 2, f"{name}: expected a stub and a solution, found {len(defining)} cells"
         stub, solution = defining
         fn = run_cell(stub, dict(namespace), "stub")[name]

@@ -22,6 +22,7 @@ from scipy.spatial.distance import cdist
 from scipy.special import rel_entr
 
 from gan_utils import REPO_ROOT, metrics
+from notebook_cells import cells_defining, code_cells
 
 NOTEBOOK = REPO_ROOT / "chapters" / "06_evaluation.ipynb"
 
@@ -31,24 +32,12 @@ def nb():
     return nbformat.read(NOTEBOOK, as_version=4)
 
 
-def code_cells(nb):
-    return [cell for cell in nb.cells if cell.cell_type == "code"]
-
-
-def defining(nb, name):
-    found = [
-        c for c in code_cells(nb)
-        if any(isinstance(node, ast.FunctionDef) and node.name == name for node in ast.parse(c.source).body)
-    ]
-    return found
-
-
 @pytest.fixture(scope="module")
 def teaching(nb):
     """The namespace after running each teaching cell (once; the exercises' cells are not run)."""
     namespace = {"np": np, "scipy": scipy, "cdist": cdist, "rel_entr": rel_entr}
     for name in ("fid", "mmd2_unbiased", "inception_score", "precision_recall", "class_coverage"):
-        cells = defining(nb, name)
+        cells = cells_defining(nb, name)
         assert len(cells) == 1, f"expected one cell defining {name}, found {len(cells)}"
         exec(compile(cells[0].source, f"<notebook cell: {name}>", "exec"), namespace)
     return namespace

@@ -9,8 +9,6 @@ wrong variants must fail them.
 
 from __future__ import annotations
 
-import ast
-
 import nbformat
 import numpy as np
 import pytest
@@ -18,6 +16,7 @@ import torch
 
 from gan_utils import REPO_ROOT, lab
 from gan_utils.exercises.instability import check_instance_noise, check_pack, check_smoothed_loss
+from notebook_cells import cells_defining, run_cell
 
 NOTEBOOK = REPO_ROOT / "chapters" / "07_instability_faq.ipynb"
 
@@ -27,20 +26,14 @@ def nb():
     return nbformat.read(NOTEBOOK, as_version=4)
 
 
-def defined_functions(cell):
-    return {node.name for node in ast.parse(cell.source).body if isinstance(node, ast.FunctionDef)}
-
-
 def cell_defining(nb, *names):
-    found = [c for c in nb.cells if c.cell_type == "code" and set(names) <= defined_functions(c)]
+    found = cells_defining(nb, *names)
     assert len(found) >= 1, f"no code cell defines {names}"
     return found[0]
 
 
 def run(cell, label):
-    namespace: dict = {}
-    exec(compile(cell.source, f"<notebook cell: {label}>", "exec"), namespace)
-    return namespace
+    return run_cell(cell, {}, label)
 
 
 def test_notebook_pieces_agree_with_the_lab(nb):
@@ -63,7 +56,7 @@ def test_notebook_pieces_agree_with_the_lab(nb):
 
 def solution(nb, name):
     """The reference solution: the last cell defining ``name`` (the first one is the stub)."""
-    cells = [c for c in nb.cells if c.cell_type == "code" and name in defined_functions(c)]
+    cells = cells_defining(nb, name)
     assert len(cells) == 2, f"expected a stub and a solution for {name}, found {len(cells)} cells"
     assert "NotImplementedError" in cells[0].source
     src = "\n".join(line for line in cells[1].source.splitlines() if not line.startswith("check_"))
