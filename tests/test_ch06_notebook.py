@@ -159,3 +159,23 @@ def test_committed_verdicts_agree_with_the_numbers(nb):
         assert row["met"] == ("pass" if expected else "FAIL"), name
         checked += 1
     assert checked >= 2
+
+
+def test_committed_proportions_experiment_supports_the_prose(nb):
+    # The section "How much of the DCGANs' FID is class balance?": real digits drawn in a DCGAN's
+    # class proportions must inherit its uneven histogram, score above the floor, below the
+    # DCGAN itself, and (as the prose says of this run) above the FID target.
+    rows = parse_table(results_table(nb))
+    floor_fid = number(next(row for name, row in rows.items() if "real vs real" in name)["FID"])
+    pattern = re.compile(r"^(DCGAN, \w+): real digits in its proportions \([\d,]+ images, KL from uniform "
+                         r"([\d.]+)\): FID ([\d.]+) = \d+ × floor, \d+ % of the DCGAN's FID ([\d.]+)$", re.M)
+    found = {}
+    for cell in code_cells(nb):
+        for output in cell.get("outputs", []):
+            for name, kl, fid, dcgan_fid in pattern.findall(output.get("text", "")):
+                found[name] = (float(kl), float(fid), float(dcgan_fid))
+    assert set(found) == {"DCGAN, PyTorch", "DCGAN, TensorFlow"}, found
+    for name, (kl, fid, dcgan_fid) in found.items():
+        assert dcgan_fid == pytest.approx(number(rows[name]["FID"]), abs=1e-3), name
+        assert abs(kl - number(rows[name]["KL (nats)"])) < 0.02, "real digits keep the generator's proportions"
+        assert 15 * floor_fid < fid < dcgan_fid, name
