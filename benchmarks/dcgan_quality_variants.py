@@ -7,18 +7,21 @@ trains one variant from scratch in PyTorch and prints, after every epoch, one JS
 FID and the KL of 5,000 samples (eval-mode BatchNorm) against 5,000 random MNIST test images
 (the real-vs-real floor at this size is about 0.25-0.28).  Not a test: a run takes 10-20 minutes.
 
-Two training steps:
+Every variant trains with the package's step, :func:`gan_utils.torch.train.train_step`
+(alternating, non-saturating), and the package's discriminator,
+:func:`gan_utils.torch.mnist.dcgan_discriminator`, whose ``pack`` (PacGAN, Lin et al. 2018: the
+discriminator judges ``k`` images stacked as channels, all real or all generated) and
+``minibatch_std`` (Karras et al. 2018: the batch's mean feature standard deviation as one extra
+channel before the last layer) options chapter 5 now uses.  ``--batch`` counts packed samples,
+i.e. ``batch * pack`` images per step.  Without packing or minibatch std, an exponential moving
+average of the generator's weights (``--ema``; its BatchNorm buffers are copied from the
+generator) is scored too; ``--lr-decay-epochs`` decays both learning rates linearly to 0 over the
+last epochs.
 
-- ``pack == 1`` and no minibatch standard deviation: the package's own step,
-  :func:`gan_utils.torch.train.train_step` (alternating, non-saturating), optionally with an
-  exponential moving average of the generator's weights (``--ema``; its BatchNorm buffers are
-  copied from the generator) and a linear learning-rate decay to 0 over the last
-  ``--lr-decay-epochs`` epochs;
-- ``--pack k > 1`` (PacGAN, Lin et al. 2018: the discriminator judges ``k`` images stacked as
-  channels, all real or all generated) or ``--minibatch-std`` (Karras et al. 2018: the batch's
-  mean feature standard deviation as one extra channel before the discriminator's last layer):
-  the same alternating non-saturating step written out here, since the package's discriminator has
-  neither.  ``--batch`` then counts packed samples, i.e. ``batch * pack`` images per step.
+The table's packed and minibatch-std rows were measured with an earlier copy of these layers
+written out in this script, which had no epsilon inside the minibatch standard deviation's square
+root (the package adds ``1e-8``); the initial weights for a seed are the same, the numbers agree to
+the run-to-run noise, not bit for bit.
 
 Examples (the results in ``benchmarks/README.md`` came from these, two runs side by side,
 ``--threads 1`` each)::
@@ -38,7 +41,6 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from gan_utils.data import load_mnist
@@ -51,31 +53,13 @@ LATENT_DIM = 100
 N_EVAL = 5_000
 
 
-class MinibatchStd(nn.Module):
-    """Appends the batch's mean per-feature standard deviation as one constant channel (Karras et al. 2018)."""
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        std = h.std(0, unbiased=False).mean().expand(h.shape[0], 1, h.shape[2], h.shape[3])
-        return torch.cat([h, std], 1)
-
-
-def variant_discriminator(width: int, pack: int, minibatch_std: bool) -> nn.Sequential:
-    # Chapter 5's discriminator with `pack` input channels and an optional minibatch-std channel.
-    layers = [nn.Conv2d(pack, width, 4, 2, 1), nn.LeakyReLU(0.2),
-              nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2)]
-    if minibatch_std:
-        layers.append(MinibatchStd())
-    layers += [nn.Conv2d(2 * width + int(minibatch_std), 1, 7), nn.Flatten()]
-    return models.init_dcgan_weights(nn.Sequential(*layers))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--g-width", type=int, default=32)
     parser.add_argument("--d-width", type=int, default=32)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of G's weights (package step only)")
+    parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of G's weights (plain DCGAN only)")
     parser.add_argument("--lr-decay-epochs", type=int, default=0, help="linear decay to 0 over the last N epochs")
     parser.add_argument("--pack", type=int, default=1, help="PacGAN packing degree (1: none)")
     parser.add_argument("--minibatch-std", action="store_true")
@@ -86,18 +70,18 @@ def main() -> None:
     if args.pack < 1 or args.batch < 2 or args.epochs < 1:
         parser.error("--pack must be >= 1, --batch >= 2, --epochs >= 1")
     torch.set_num_threads(args.threads)
-    package_step = args.pack == 1 and not args.minibatch_std
+    plain = args.pack == 1 and not args.minibatch_std  # a plain DCGAN: its EMA is scored too
 
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     # The order in which the models are built fixes their initial weights for a seed; it differs
-    # between the two paths because the README's runs were made that way (keep it to reproduce them).
-    if package_step:
+    # between plain and packed/minibatch-std variants because the README's runs were made that way.
+    if plain:
         G = models.dcgan_generator(LATENT_DIM, args.g_width)
-        D = models.dcgan_discriminator(args.d_width)
+        D = models.dcgan_discriminator(args.d_width, pack=1, minibatch_std=False)
         ema = copy.deepcopy(G)
     else:
-        D = variant_discriminator(args.d_width, args.pack, args.minibatch_std)
+        D = models.dcgan_discriminator(args.d_width, pack=args.pack, minibatch_std=args.minibatch_std)
         G = models.dcgan_generator(LATENT_DIM, args.g_width)
         ema = None
     g_opt = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -124,9 +108,6 @@ def main() -> None:
                       "d_parameters": sum(p.numel() for p in D.parameters()), "steps_per_epoch": steps}),
           flush=True)
 
-    def packed(x: torch.Tensor) -> torch.Tensor:
-        return x.reshape(x.shape[0] // args.pack, args.pack, 28, 28)
-
     step, started = 0, time.time()
     for epoch in range(1, args.epochs + 1):
         order = torch.randperm(len(train))
@@ -138,28 +119,14 @@ def main() -> None:
                 for opt in (g_opt, d_opt):
                     for group in opt.param_groups:
                         group["lr"] = 2e-4 * factor
-            if package_step:
-                values = train_step(G, D, g_opt, d_opt, real, latent_dim=LATENT_DIM)
-                d_loss = values["d_loss"]
+            values = train_step(G, D, g_opt, d_opt, real, latent_dim=LATENT_DIM)  # D packs the images itself
+            d_loss = values["d_loss"]
+            if ema is not None:
                 with torch.no_grad():
                     for p_ema, p in zip(ema.parameters(), G.parameters()):
                         p_ema.lerp_(p, 1 - args.ema)
                     for b_ema, b in zip(ema.buffers(), G.buffers()):
                         b_ema.copy_(b)
-            else:
-                fake = G(torch.randn(images_per_step, LATENT_DIM))
-                real_logits, fake_logits = D(packed(real)), D(packed(fake.detach()))
-                loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-                        + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
-                d_opt.zero_grad()
-                loss.backward()
-                d_opt.step()
-                fake_logits = D(packed(G(torch.randn(images_per_step, LATENT_DIM))))
-                g_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
-                g_opt.zero_grad()
-                g_loss.backward()
-                g_opt.step()
-                d_loss = loss.item()
             step += 1
         record = {"tag": args.tag, "epoch": epoch, "seconds": round(time.time() - started),
                   "fid_kl": score(G), "d_loss": round(d_loss, 3)}

@@ -1,6 +1,8 @@
 """Training speed of the MNIST GANs of chapters 4 and 5 on this machine's CPU (not a test).
 
-For each framework and model it times training steps at batch 128 on real MNIST images:
+For each framework and model (the MLP GAN of chapter 4, the DCGAN of chapter 5, and plain
+DCGANs of the ``--widths`` given, for comparison) it times training steps at batch 128 on real
+MNIST images:
 
 - **package loop**: ``gan_utils.<framework>.fit.fit`` (chapter 3's ``train_step``; in
   TensorFlow that step is compiled with ``tf.function``), timed from inside through its
@@ -17,6 +19,7 @@ the peak resident memory during the measurement (Linux: ``VmHWM``, reset through
 
     python benchmarks/mnist_step_speed.py                   # everything, ~3 min
     python benchmarks/mnist_step_speed.py --frameworks torch --widths 32 --torch-compile
+    python benchmarks/mnist_step_speed.py --widths 32          # chapters 4 and 5, plain DCGAN w=32
     python benchmarks/mnist_step_speed.py --torch-threads 1  # see README: busy machines
 
 Results and the machine they were measured on: ``benchmarks/README.md``.
@@ -143,7 +146,9 @@ def torch_runs(models, images, args) -> list[dict]:
             torch.manual_seed(0)
             if name == "mlp":
                 return tm.mlp_generator(LATENT), tm.mlp_discriminator()
-            return tm.dcgan_generator(LATENT, width=width), tm.dcgan_discriminator(width=width)
+            if name == "dcgan":  # chapter 5's: G width 64, D width 32 judging pairs, minibatch std
+                return tm.dcgan_generator(LATENT), tm.dcgan_discriminator()
+            return tm.dcgan_generator(LATENT, width=width), tm.dcgan_discriminator(width=width, pack=1, minibatch_std=False)
 
         g, d = build()
         row = {"framework": "torch", "model": name, "width": width,
@@ -159,13 +164,15 @@ def torch_runs(models, images, args) -> list[dict]:
 
         def eager_step(batch_np, g=g, d=d, g_opt=g_opt, d_opt=d_opt):
             real = torch.from_numpy(batch_np).unsqueeze(1)
-            ones, zeros = torch.ones(len(real), 1), torch.zeros(len(real), 1)
             fake = g(torch.randn(len(real), LATENT)).detach()
-            d_loss = F.binary_cross_entropy_with_logits(d(real), ones) + F.binary_cross_entropy_with_logits(d(fake), zeros)
+            real_logits, fake_logits = d(real), d(fake)  # a packing D gives one logit per group
+            d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+                      + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
             d_opt.zero_grad()
             d_loss.backward()
             d_opt.step()
-            g_loss = F.binary_cross_entropy_with_logits(d(g(torch.randn(len(real), LATENT))), ones)
+            g_logits = d(g(torch.randn(len(real), LATENT)))
+            g_loss = F.binary_cross_entropy_with_logits(g_logits, torch.ones_like(g_logits))
             g_opt.zero_grad()
             g_loss.backward()
             g_opt.step()
@@ -204,7 +211,9 @@ def tensorflow_runs(models, images, args) -> list[dict]:
             keras.utils.set_random_seed(0)
             if name == "mlp":
                 return km.mlp_generator(LATENT), km.mlp_discriminator()
-            return km.dcgan_generator(LATENT, width=width), km.dcgan_discriminator(width=width)
+            if name == "dcgan":
+                return km.dcgan_generator(LATENT), km.dcgan_discriminator()
+            return km.dcgan_generator(LATENT, width=width), km.dcgan_discriminator(width=width, pack=1, minibatch_std=False)
 
         g, d = build()
         row = {"framework": "tensorflow", "model": name, "width": width,
@@ -247,7 +256,7 @@ def tensorflow_runs(models, images, args) -> list[dict]:
 
 
 def report(row: dict) -> None:
-    label = f"{row['framework']:<10} {row['model']:<5} {row['width'] or '':>5} {row['parameters']:>10,}"
+    label = f"{row['framework']:<10} {row['model']:<11} {row['width'] or '':>5} {row['parameters']:>10,}"
     pkg, eager = row["package"], row["eager"]
     ratio = pkg["images_per_s"] / eager["images_per_s"]
     epoch = 60_000 // BATCH * BATCH / pkg["images_per_s"]
@@ -263,7 +272,9 @@ def report(row: dict) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frameworks", default="torch,tensorflow")
-    parser.add_argument("--widths", default="16,32,64", help="DCGAN widths to time (comma-separated)")
+    parser.add_argument("--widths", default="16,32,64",
+                        help="plain DCGANs (G and D of this width, no packing, no minibatch std) to time besides "
+                             "chapter 5's; comma-separated, empty for none")
     parser.add_argument("--no-mlp", action="store_true")
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per configuration")
     parser.add_argument("--max-steps", type=int, default=300, help="at most this many measured steps")
@@ -276,11 +287,12 @@ def main(argv=None) -> int:
     from gan_utils.data import load_mnist
 
     images = load_mnist("train", dtype="float32", limit=args.images)[0]
-    models = ([] if args.no_mlp else [("mlp", None)]) + [("dcgan", int(w)) for w in args.widths.split(",") if w]
+    models = ([] if args.no_mlp else [("mlp", None)]) + [("dcgan", None)]
+    models += [("dcgan-plain", int(w)) for w in args.widths.split(",") if w]
     started = time.time()
     print(f"# {time.strftime('%Y-%m-%d %H:%M')}  {platform.processor() or platform.machine()}  "
           f"{os.cpu_count()} CPUs  load average {load_avg()}  batch {BATCH}")
-    print(f"{'framework':<10} {'model':<5} {'width':>5} {'params G+D':>10} {'pkg img/s':>9} "
+    print(f"{'framework':<10} {'model':<11} {'width':>5} {'params G+D':>10} {'pkg img/s':>9} "
           f"{'eager':>9} {'ratio':>7} {'s/epoch':>8} {'peak MB':>8} {'warm s':>7}")
     results = []
     for framework in args.frameworks.split(","):

@@ -24,7 +24,7 @@ from notebook_cells import code_cells, defined_functions, only_cell, run_cell
 
 CHAPTERS = REPO_ROOT / "chapters"
 NOTEBOOKS = {"torch": CHAPTERS / "05_dcgan_pytorch.ipynb", "tensorflow": CHAPTERS / "05_dcgan_tensorflow.ipynb"}
-G_PARAMETERS, D_PARAMETERS = 347_073, 36_577
+G_PARAMETERS, D_PARAMETERS = 759_681, 37_138  # G width 64; D width 32, pairs, minibatch std
 
 
 
@@ -95,7 +95,8 @@ def test_notebook_models_are_the_package_models_torch():
     # initialisation statistics: N(0, 0.02) weights, N(1, 0.02) BatchNorm scales, zero biases
     w = G[1].weight.detach()
     assert abs(float(w.mean())) < 0.002 and abs(float(w.std()) - 0.02) < 0.001
-    assert abs(float(G[2].weight.detach().mean()) - 1) < 0.01 and float(D[0].bias.detach().abs().max()) == 0.0
+    assert abs(float(G[2].weight.detach().mean()) - 1) < 0.01 and float(D[1].bias.detach().abs().max()) == 0.0
+    assert D[1].in_channels == 2 and D[-2].in_channels == 2 * 32 + 1  # a pair in, the minibatch-std channel added
     z = torch.randn(32, 100, generator=torch.Generator().manual_seed(1))
     for mode in ("train", "eval"):
         for m in (G, D, G_pkg, D_pkg):
@@ -105,7 +106,7 @@ def test_notebook_models_are_the_package_models_torch():
             assert images.shape == (32, 1, 28, 28)
             assert torch.allclose(images, G_pkg(z), rtol=0, atol=1e-6)
             logits = D(images)  # once: in train mode each call updates BatchNorm's running statistics
-            assert logits.shape == (32, 1)
+            assert logits.shape == (16, 1)  # one logit per pair
             assert torch.allclose(logits, D_pkg(images), rtol=0, atol=1e-6)
 
 

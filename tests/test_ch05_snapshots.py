@@ -23,7 +23,7 @@ from gan_utils.torch.snapshots import (  # noqa: E402
     save_dcgan_snapshots,
 )
 
-WIDTH = 8  # small, so the test is fast; the chapter uses DCGAN_WIDTH
+WIDTH = 8  # small, so the test is fast; the chapter uses DCGAN_GENERATOR_WIDTH
 
 
 def _run(n_epochs=3, steps=5):
@@ -144,7 +144,9 @@ def test_shipped_snapshots_if_published():
     snapshots = load_dcgan_snapshots()
     history = load_dcgan_history()
     epochs = [s.epoch for s in snapshots]
-    assert epochs == list(range(epochs[0], epochs[-1] + 1)) and epochs[-1] >= 1
+    # chapter 5 ships epochs 0, 1, 2, then every other one, and always the last (the 25 MB budget)
+    assert epochs[:3] == [0, 1, 2] and epochs[-1] >= 4
+    assert epochs[3:] == [e for e in range(4, epochs[-1] + 1) if e % 2 == 0 or e == epochs[-1]]
     seconds = [s.train_seconds for s in snapshots]
     assert all(b > a for a, b in zip(seconds, seconds[1:]))
     steps = int(history["steps_per_epoch"])

@@ -233,7 +233,7 @@ def test_bad_arguments_are_refused_with_clear_messages(images, change, error, me
 
 def test_a_discriminator_with_the_wrong_output_is_refused(images):
     g, _ = models()
-    with pytest.raises(ValueError, match=r"one logit per image, shape \(n, 1\), got \(2, 784\)"):
+    with pytest.raises(ValueError, match=r"one logit per image, shape \(2, 1\) for n=2 images, got \(2, 784\)"):
         fit(g, torch.nn.Flatten(), images, epochs=1, **TINY)
 
 

@@ -29,7 +29,7 @@ TOL = 1e-5
 GENERATORS = ["mlp_generator", "dcgan_generator"]
 DISCRIMINATORS = ["mlp_discriminator", "dcgan_discriminator"]
 # The default models' parameter counts, worked out in the docstrings.
-COUNTS = {"mlp_generator": 559_632, "mlp_discriminator": 533_505, "dcgan_generator": 347_073, "dcgan_discriminator": 36_577}
+COUNTS = {"mlp_generator": 559_632, "mlp_discriminator": 533_505, "dcgan_generator": 759_681, "dcgan_discriminator": 37_138}
 
 
 @pytest.fixture(autouse=True)
@@ -96,12 +96,14 @@ def test_generators_make_images_in_the_tanh_range(name):
 
 
 @pytest.mark.parametrize("name", DISCRIMINATORS)
-def test_discriminators_output_one_logit_per_image(name):
+def test_discriminators_output_one_logit_per_image_or_group(name):
     x = real_like(8)
     pt, tk = build(name, "torch"), build(name, "tf")
+    groups = 8 // tm.DCGAN_PACK if name == "dcgan_discriminator" else 8  # chapter 5's D judges pairs
+    assert tm.discriminator_pack(pt) == km.discriminator_pack(tk) == 8 // groups
     with torch.no_grad():
-        assert pt(to_nchw(x)).shape == (8, 1)
-    assert tuple(tk(x[..., None], training=False).shape) == (8, 1)
+        assert pt(to_nchw(x)).shape == (groups, 1)
+    assert tuple(tk(x[..., None], training=False).shape) == (groups, 1)
 
 
 def test_dcgan_feature_maps_grow_7_14_28_and_shrink_14_7_1():
@@ -113,11 +115,11 @@ def test_dcgan_feature_maps_grow_7_14_28_and_shrink_14_7_1():
             x = layer(x)
             if isinstance(layer, torch.nn.ConvTranspose2d):
                 shapes.append(tuple(x.shape[1:]))
-    w = tm.DCGAN_WIDTH
+    w = tm.DCGAN_GENERATOR_WIDTH
     assert shapes == [(2 * w, 7, 7), (w, 14, 14), (1, 28, 28)]
     tk_shapes = [tuple(layer.output.shape[1:]) for layer in tk.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
     assert tk_shapes == [(7, 7, 2 * w), (14, 14, w), (28, 28, 1)]
-    td = build("dcgan_discriminator", "tf")
+    td, w = build("dcgan_discriminator", "tf"), tm.DCGAN_DISCRIMINATOR_WIDTH
     assert [tuple(layer.output.shape[1:]) for layer in td.layers if isinstance(layer, keras.layers.Conv2D)] == [
         (14, 14, w), (7, 7, 2 * w), (1, 1, 1)]
 
@@ -302,7 +304,8 @@ def test_the_twins_share_names_signatures_and_defaults():
 
     pairs = [(getattr(tm, name), getattr(km, name)) for name in GENERATORS + DISCRIMINATORS + ["init_dcgan_weights"]]
     pairs += [(torch_fit.fit, tf_fit.fit), (torch_fit.load_checkpoint, tf_fit.load_checkpoint)]
-    assert tm.DCGAN_WIDTH == km.DCGAN_WIDTH
+    assert (tm.DCGAN_GENERATOR_WIDTH, tm.DCGAN_DISCRIMINATOR_WIDTH, tm.DCGAN_PACK) == (
+        km.DCGAN_GENERATOR_WIDTH, km.DCGAN_DISCRIMINATOR_WIDTH, km.DCGAN_PACK) == (64, 32, 2)
     for pt, tk in pairs:
         pt_sig, tk_sig = inspect.signature(pt), inspect.signature(tk)
         if pt.__name__ == "init_dcgan_weights":  # the random source differs: torch.Generator vs seed
@@ -312,4 +315,5 @@ def test_the_twins_share_names_signatures_and_defaults():
         for param in pt_sig.parameters.values():
             other = tk_sig.parameters[param.name]
             assert (other.default, other.kind) == (param.default, param.kind), (pt.__name__, param.name)
-        assert "Used in chapters 4 and 5" in pt.__doc__ and "Used in chapters 4 and 5" in tk.__doc__
+        used = [line.strip() for line in pt.__doc__.split(".") if "Used in chapter" in line]
+        assert used and used == [line.strip() for line in tk.__doc__.split(".") if "Used in chapter" in line], pt.__name__

@@ -70,6 +70,7 @@ from gan_utils.checkpoint import (
     steps_per_epoch,
 )
 
+from .mnist import discriminator_pack
 from .train import train_step
 
 __all__ = ["CHECKPOINT_FORMAT", "LATEST_FILE", "fit", "load_checkpoint"]
@@ -100,26 +101,40 @@ def _as_numpy_images(images: object, where: str) -> np.ndarray:
     )
 
 
-def _check_models(generator: object, discriminator: object, latent_dim: int, where: str) -> None:
-    """Check both are Keras models that fit together: G maps (n, latent_dim) to (n, 28, 28, 1), D that to (n, 1)."""
+def _check_models(generator: object, discriminator: object, latent_dim: int, batch_size: int, where: str) -> None:
+    """Check both are Keras models that fit together.
+
+    G must map (n, latent_dim) to (n, 28, 28, 1), and D such images to one logit per group
+    of ``pack`` images, (n / pack, 1), where ``pack`` is 1 unless D packs images (PacGAN,
+    :func:`gan_utils.tensorflow.mnist.discriminator_pack`); ``batch_size`` must then be a
+    multiple of ``pack``.
+    """
     for name, model in (("generator", generator), ("discriminator", discriminator)):
         if not isinstance(model, keras.Model):
             raise TypeError(f"{where}: {name} must be a keras.Model, got {type(model).__name__}.")
+    pack = discriminator_pack(discriminator)
+    if batch_size % pack:
+        raise ValueError(
+            f"{where}: batch_size must be a multiple of the discriminator's pack={pack} (it judges "
+            f"groups of {pack} images), got {batch_size}."
+        )
+    n = 2 * pack
     try:
-        fake = generator(np.zeros((2, latent_dim), np.float32), training=False)
+        fake = generator(np.zeros((n, latent_dim), np.float32), training=False)
     except (ValueError, tf.errors.InvalidArgumentError) as err:
         raise ValueError(
             f"{where}: the generator cannot take noise of shape (n, {latent_dim}) (latent_dim={latent_dim}): {err}"
         ) from None
-    if tuple(fake.shape) != (2, 28, 28, 1):
+    if tuple(fake.shape) != (n, 28, 28, 1):
         raise ValueError(
-            f"{where}: the generator must output images of shape (n, 28, 28, 1), got {tuple(fake.shape)} for n=2."
+            f"{where}: the generator must output images of shape (n, 28, 28, 1), got {tuple(fake.shape)} for n={n}."
         )
     logits = discriminator(fake, training=False)
     if tuple(logits.shape) != (2, 1):
+        per = "image" if pack == 1 else f"group of {pack} images"
         raise ValueError(
-            f"{where}: the discriminator must output one logit per image, shape (n, 1), got "
-            f"{tuple(logits.shape)} for n=2."
+            f"{where}: the discriminator must output one logit per {per}, shape (2, 1) for n={n} images, "
+            f"got {tuple(logits.shape)}."
         )
 
 
@@ -266,7 +281,8 @@ def fit(
     ``(N, 28, 28)`` or ``(N, 28, 28, 1)``, e.g. ``load_mnist("train", dtype="float32")[0]``.
     Each epoch draws a fresh random order of the images and takes ``N // batch_size``
     steps of full batches (the last partial batch is dropped: BatchNorm always sees
-    ``batch_size`` images and ``tf.function`` traces one shape), or ``max_steps_per_epoch``
+    ``batch_size`` images and ``tf.function`` traces one shape; a discriminator that packs
+    images, such as chapter 5's, needs ``batch_size`` to be a multiple of its ``pack``), or ``max_steps_per_epoch``
     if that is fewer.  A step is :func:`gan_utils.tensorflow.train.train_step`: one
     discriminator update, then one non-saturating generator update, with Keras Adam
     (``lr_d``, ``lr_g``, ``beta_1, beta_2 = betas``, ``epsilon=1e-8``).
@@ -300,7 +316,7 @@ def fit(
     epochs, batch_size, latent_dim = args["epochs"], args["batch_size"], args["latent_dim"]
     seed, folder, show = args["seed"], args["checkpoint_dir"], args["progress"]
     flat = check_images(_as_numpy_images(images, where), where, framework_shape=(28, 28, 1))
-    _check_models(generator, discriminator, latent_dim, where)
+    _check_models(generator, discriminator, latent_dim, batch_size, where)
     n = flat.shape[0]
     steps = steps_per_epoch(where, n, batch_size, args["max_steps_per_epoch"])
     real = np.ascontiguousarray(flat).reshape(n, 28, 28, 1)

@@ -18,6 +18,9 @@ Correspondences, PyTorch -> Keras:
   padding="same")``; weight ``(in, out, kh, kw)`` -> kernel ``(kh, kw, out, in)``, with
   no spatial flip (both are the adjoint of the same cross-correlation);
 - ``nn.ConvTranspose2d(k=7)`` of a 1x1 map -> ``Conv2DTranspose(k=7, padding="valid")``;
+- PacGAN packing: PyTorch reshapes ``(N, 1, 28, 28)`` to ``(N/p, p, 28, 28)``, so image
+  ``p·i + j`` is channel ``j`` of group ``i``; :class:`PackImages` builds the same groups
+  in NHWC, ``(N/p, 28, 28, p)``, and the minibatch-std channel is the last channel in both;
 - ``nn.BatchNorm2d(eps=1e-5, momentum=0.1)`` -> ``BatchNormalization(epsilon=1e-5,
   momentum=0.9)``: the same running-average update (Keras' momentum weighs the old
   value).  One difference remains: PyTorch updates its running variance with the
@@ -43,11 +46,16 @@ import keras
 import numpy as np
 
 __all__ = [
-    "DCGAN_WIDTH",
+    "DCGAN_DISCRIMINATOR_WIDTH",
+    "DCGAN_GENERATOR_WIDTH",
+    "DCGAN_PACK",
     "IMAGE_SHAPE",
+    "MinibatchStd",
+    "PackImages",
     "copy_weights_torch_to_tf",
     "dcgan_discriminator",
     "dcgan_generator",
+    "discriminator_pack",
     "init_dcgan_weights",
     "mlp_discriminator",
     "mlp_generator",
@@ -57,8 +65,17 @@ __all__ = [
 #: One MNIST image in TensorFlow's layout (height, width, channels).
 IMAGE_SHAPE = (28, 28, 1)
 
-#: The DCGAN's default ``width``; the same as ``gan_utils.torch.mnist.DCGAN_WIDTH``.
-DCGAN_WIDTH = 32
+#: The DCGAN generator's default ``width``; the same as ``gan_utils.torch.mnist.DCGAN_GENERATOR_WIDTH``.
+DCGAN_GENERATOR_WIDTH = 64
+
+#: The DCGAN discriminator's default ``width``; see ``gan_utils.torch.mnist.DCGAN_DISCRIMINATOR_WIDTH``.
+DCGAN_DISCRIMINATOR_WIDTH = 32
+
+#: The DCGAN discriminator's default PacGAN degree (pairs); see ``gan_utils.torch.mnist.DCGAN_PACK``.
+DCGAN_PACK = 2
+
+#: Inside the square root of the minibatch standard deviation, as in the PyTorch half.
+MINIBATCH_STD_EPS = 1e-8
 
 _BN_EPS = 1e-5
 _BN_MOMENTUM = 0.9  # Keras' convention: PyTorch's momentum 0.1
@@ -151,16 +168,16 @@ def _bn(name: str) -> keras.layers.BatchNormalization:
     )
 
 
-def dcgan_generator(latent_dim: int = 100, width: int = DCGAN_WIDTH) -> keras.Sequential:
+def dcgan_generator(latent_dim: int = 100, width: int = DCGAN_GENERATOR_WIDTH) -> keras.Sequential:
     """The DCGAN generator of chapter 5: ``(N, latent_dim)`` noise to ``(N, 28, 28, 1)`` images in ``[-1, 1]``.
 
     ``z`` reshaped to a 1x1 map -> Conv2DTranspose(k=7, "valid") to 7x7x(2·width) ->
     BatchNorm -> ReLU -> Conv2DTranspose(k=4, s=2, "same") to 14x14xwidth -> BatchNorm ->
     ReLU -> Conv2DTranspose(k=4, s=2, "same") to 28x28x1 -> tanh; kernels ``N(0, 0.02)``,
-    BatchNorm scales ``N(1, 0.02)``, biases 0.  347,073 parameters with the default
-    ``width`` (``count_params()`` also counts the BatchNorm moving statistics; see
-    :func:`trainable_parameter_count`).  Mirrors ``gan_utils.torch.mnist.dcgan_generator``.
-    Used in chapters 4 and 5.
+    BatchNorm scales ``N(1, 0.02)``, biases 0.  759,681 trainable parameters with the
+    default ``width`` (64), 347,073 with ``width=32`` (``count_params()`` also counts the
+    BatchNorm moving statistics; see :func:`trainable_parameter_count`).  Mirrors
+    ``gan_utils.torch.mnist.dcgan_generator``.  Used in chapters 5 and 6.
     """
     where = "dcgan_generator"
     latent_dim = _positive_int(where, "latent_dim", latent_dim)
@@ -186,35 +203,141 @@ def dcgan_generator(latent_dim: int = 100, width: int = DCGAN_WIDTH) -> keras.Se
     )
 
 
-def dcgan_discriminator(width: int = DCGAN_WIDTH, *, negative_slope: float = 0.2) -> keras.Sequential:
-    """The DCGAN discriminator of chapter 5: ``(N, 28, 28, 1)`` images to ``(N, 1)`` logits.
+@keras.saving.register_keras_serializable(package="gan_utils")
+class PackImages(keras.layers.Layer):
+    """PacGAN packing (Lin et al. 2018): ``(N, H, W, C)`` images to ``(N / pack, H, W, pack·C)`` groups.
 
-    Conv2D(k=4, s=2, "same") to 14x14xwidth -> LeakyReLU(0.2) -> Conv2D(k=4, s=2, "same")
-    to 7x7x(2·width) -> BatchNorm -> LeakyReLU(0.2) -> Conv2D(k=7, "valid") to a 1x1
-    logit -> flatten; no BatchNorm on the input layer.  36,577 parameters with the
-    default ``width``.  Mirrors ``gan_utils.torch.mnist.dcgan_discriminator``.
-    Used in chapters 4 and 5.
+    Images ``pack·i`` to ``pack·i + pack - 1`` become the channels of group ``i`` (image
+    ``pack·i + j`` fills channels ``j·C`` to ``j·C + C - 1``, as in PyTorch's NCHW
+    reshape), so a discriminator that starts with this layer gives one logit per group.
+    A batch whose size is not a multiple of ``pack`` raises ``ValueError`` (or
+    ``InvalidArgumentError`` inside a ``tf.function``).  Mirrors
+    ``gan_utils.torch.mnist.PackImages``.  Used in chapter 5.
+    """
+
+    def __init__(self, pack: int, **kwargs):
+        super().__init__(**kwargs)
+        self.pack = _positive_int("PackImages", "pack", pack)
+
+    def _message(self, shape) -> str:
+        return (
+            f"PackImages: expected a batch (N, H, W, C) with N a multiple of pack={self.pack} "
+            f"(the discriminator judges groups of {self.pack} images), got shape {shape}."
+        )
+
+    def call(self, images):
+        import tensorflow as tf
+
+        if images.shape.rank != 4:
+            raise ValueError(self._message(tuple(images.shape)))
+        n = images.shape[0]
+        if n is not None and n % self.pack:
+            raise ValueError(self._message(tuple(images.shape)))
+        check = tf.debugging.assert_equal(tf.shape(images)[0] % self.pack, 0, message=self._message("(N, H, W, C) above"))
+        with tf.control_dependencies([check]):  # in a graph: check before reshaping
+            images = tf.identity(images)
+        h, w, c = images.shape[1], images.shape[2], images.shape[3]
+        grouped = tf.reshape(images, (-1, self.pack, h, w, c))  # (N/p, p, H, W, C)
+        return tf.reshape(tf.transpose(grouped, (0, 2, 3, 1, 4)), (-1, h, w, self.pack * c))
+
+    def compute_output_shape(self, input_shape):
+        n = input_shape[0] // self.pack if input_shape[0] is not None else None
+        return (n, input_shape[1], input_shape[2], self.pack * input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "pack": self.pack}
+
+
+@keras.saving.register_keras_serializable(package="gan_utils")
+class MinibatchStd(keras.layers.Layer):
+    """Appends one channel holding the batch's mean feature standard deviation (Karras et al. 2018).
+
+    For features ``(N, H, W, C)``: the standard deviation over the batch of every feature
+    (population formula, ``MINIBATCH_STD_EPS`` inside the square root), averaged over all
+    features, broadcast to an extra last channel: ``(N, H, W, C + 1)``.  Mirrors
+    ``gan_utils.torch.mnist.MinibatchStd``.  Used in chapter 5.
+    """
+
+    def call(self, h):
+        import tensorflow as tf
+
+        if h.shape.rank != 4:
+            raise ValueError(f"MinibatchStd: expected features (N, H, W, C), got shape {tuple(h.shape)}.")
+        mean = tf.reduce_mean(h, axis=0, keepdims=True)
+        spread = tf.reduce_mean(tf.sqrt(tf.reduce_mean(tf.square(h - mean), axis=0) + MINIBATCH_STD_EPS))
+        shape = tf.shape(h)
+        return tf.concat([h, tf.fill(tf.stack([shape[0], shape[1], shape[2], 1]), spread)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:3], input_shape[3] + 1)
+
+
+def dcgan_discriminator(
+    width: int = DCGAN_DISCRIMINATOR_WIDTH,
+    *,
+    negative_slope: float = 0.2,
+    pack: int = DCGAN_PACK,
+    minibatch_std: bool = True,
+) -> keras.Sequential:
+    """The DCGAN discriminator of chapter 5: ``(N, 28, 28, 1)`` images to ``(N / pack, 1)`` logits.
+
+    [:class:`PackImages` if ``pack > 1``] -> Conv2D(k=4, s=2, "same") to 14x14xwidth ->
+    LeakyReLU(0.2) -> Conv2D(k=4, s=2, "same") to 7x7x(2·width) -> BatchNorm ->
+    LeakyReLU(0.2) -> [:class:`MinibatchStd` if ``minibatch_std``] -> Conv2D(k=7,
+    "valid") to a 1x1 logit -> flatten; no BatchNorm on the input layer.
+    ``pack=1, minibatch_std=False`` is the plain DCGAN discriminator.  37,138 parameters
+    with the defaults, 36,577 for the plain one of width 32.  Mirrors
+    ``gan_utils.torch.mnist.dcgan_discriminator``.  Used in chapters 5 and 6.
     """
     where = "dcgan_discriminator"
     width = _positive_int(where, "width", width)
     slope = _slope(where, negative_slope)
+    pack = _positive_int(where, "pack", pack)
+    if not isinstance(minibatch_std, bool):
+        raise TypeError(f"{where}: minibatch_std must be True or False, got {minibatch_std!r}.")
     L = keras.layers
-    return keras.Sequential(
-        [
-            keras.Input(shape=IMAGE_SHAPE, name="image"),
-            L.Conv2D(width, 4, strides=2, padding="same", use_bias=True,
-                     kernel_initializer=_conv_init(), bias_initializer="zeros", name="conv_14x14"),
-            _leaky(slope, "leaky_relu_14x14"),
-            L.Conv2D(2 * width, 4, strides=2, padding="same", use_bias=False,
-                     kernel_initializer=_conv_init(), name="conv_7x7"),
-            _bn("bn_7x7"),
-            _leaky(slope, "leaky_relu_7x7"),
-            L.Conv2D(1, 7, strides=1, padding="valid", use_bias=True,
-                     kernel_initializer=_conv_init(), bias_initializer="zeros", name="conv_logit"),
-            L.Flatten(name="flatten"),
-        ],
-        name="discriminator",
-    )
+    layers: list = [keras.Input(shape=IMAGE_SHAPE, name="image")]
+    if pack > 1:
+        layers.append(PackImages(pack, name="pack"))
+    layers += [
+        L.Conv2D(width, 4, strides=2, padding="same", use_bias=True,
+                 kernel_initializer=_conv_init(), bias_initializer="zeros", name="conv_14x14"),
+        _leaky(slope, "leaky_relu_14x14"),
+        L.Conv2D(2 * width, 4, strides=2, padding="same", use_bias=False,
+                 kernel_initializer=_conv_init(), name="conv_7x7"),
+        _bn("bn_7x7"),
+        _leaky(slope, "leaky_relu_7x7"),
+    ]
+    if minibatch_std:
+        layers.append(MinibatchStd(name="minibatch_std"))
+    layers += [
+        L.Conv2D(1, 7, strides=1, padding="valid", use_bias=True,
+                 kernel_initializer=_conv_init(), bias_initializer="zeros", name="conv_logit"),
+        L.Flatten(name="flatten"),
+    ]
+    return keras.Sequential(layers, name="discriminator")
+
+
+def _is_pack(value: object) -> bool:
+    return isinstance(value, (Integral, np.integer)) and not isinstance(value, bool) and int(value) >= 1
+
+
+def discriminator_pack(discriminator: keras.Model) -> int:
+    """How many images a discriminator judges per logit: the ``pack`` of its packing layer, else 1.
+
+    A packing layer is a :class:`PackImages`, or any layer with an integer attribute
+    ``pack`` (such as the one chapter 5 writes out itself).  Mirrors
+    ``gan_utils.torch.mnist.discriminator_pack``.  Used in chapter 5.
+    """
+    if not isinstance(discriminator, keras.layers.Layer):
+        raise TypeError(
+            f"discriminator_pack: discriminator must be a keras Model or Layer, got {type(discriminator).__name__}."
+        )
+    packs = [layer.pack for layer in discriminator._flatten_layers(include_self=True)
+             if _is_pack(getattr(layer, "pack", None))]
+    if len(packs) > 1:
+        raise ValueError(f"discriminator_pack: the discriminator has {len(packs)} packing layers; expected at most 1.")
+    return int(packs[0]) if packs else 1
 
 
 _WEIGHTED = (keras.layers.Dense, keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.BatchNormalization)

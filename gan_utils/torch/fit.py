@@ -54,6 +54,7 @@ from gan_utils.checkpoint import (
     steps_per_epoch,
 )
 
+from .mnist import discriminator_pack
 from .train import train_step
 
 __all__ = ["CHECKPOINT_FILE", "CHECKPOINT_FORMAT", "fit", "load_checkpoint"]
@@ -78,33 +79,47 @@ def _as_numpy_images(images: object, where: str) -> np.ndarray:
     )
 
 
-def _check_models(generator: object, discriminator: object, latent_dim: int, where: str) -> None:
-    """Check both are modules and fit together: G maps (n, latent_dim) to (n, 1, 28, 28), D that to (n, 1)."""
+def _check_models(generator: object, discriminator: object, latent_dim: int, batch_size: int, where: str) -> None:
+    """Check both are modules and fit together.
+
+    G must map (n, latent_dim) to (n, 1, 28, 28), and D such images to one logit per group
+    of ``pack`` images, (n / pack, 1), where ``pack`` is 1 unless D packs images (PacGAN,
+    :func:`gan_utils.torch.mnist.discriminator_pack`); ``batch_size`` must then be a
+    multiple of ``pack``.
+    """
     for name, model in (("generator", generator), ("discriminator", discriminator)):
         if not isinstance(model, nn.Module):
             raise TypeError(f"{where}: {name} must be a torch.nn.Module, got {type(model).__name__}.")
+    pack = discriminator_pack(discriminator)
+    if batch_size % pack:
+        raise ValueError(
+            f"{where}: batch_size must be a multiple of the discriminator's pack={pack} (it judges "
+            f"groups of {pack} images), got {batch_size}."
+        )
+    n = 2 * pack
     modes = (generator.training, discriminator.training)
     generator.eval()
     discriminator.eval()
     try:
         with torch.no_grad():
             try:
-                fake = generator(torch.zeros(2, latent_dim, device=_device(generator)))
+                fake = generator(torch.zeros(n, latent_dim, device=_device(generator)))
             except RuntimeError as err:
                 raise ValueError(
                     f"{where}: the generator cannot take noise of shape (n, {latent_dim}) "
                     f"(latent_dim={latent_dim}): {err}"
                 ) from None
-            if tuple(fake.shape) != (2, 1, 28, 28):
+            if tuple(fake.shape) != (n, 1, 28, 28):
                 raise ValueError(
                     f"{where}: the generator must output images of shape (n, 1, 28, 28), got "
-                    f"{tuple(fake.shape)} for n=2."
+                    f"{tuple(fake.shape)} for n={n}."
                 )
             logits = discriminator(fake)
             if tuple(logits.shape) != (2, 1):
+                per = "image" if pack == 1 else f"group of {pack} images"
                 raise ValueError(
-                    f"{where}: the discriminator must output one logit per image, shape (n, 1), got "
-                    f"{tuple(logits.shape)} for n=2."
+                    f"{where}: the discriminator must output one logit per {per}, shape (2, 1) for "
+                    f"n={n} images, got {tuple(logits.shape)}."
                 )
     finally:
         generator.train(modes[0])
@@ -186,7 +201,8 @@ def fit(
     ``(N, 28, 28)`` or ``(N, 1, 28, 28)``, e.g. ``load_mnist("train", dtype="float32")[0]``.
     Each epoch draws a fresh random order of the images and takes ``N // batch_size``
     steps of full batches (the last partial batch is dropped, so BatchNorm always sees
-    ``batch_size`` images), or ``max_steps_per_epoch`` if that is fewer (the smoke
+    ``batch_size`` images; a discriminator that packs images, such as chapter 5's, needs
+    ``batch_size`` to be a multiple of its ``pack``), or ``max_steps_per_epoch`` if that is fewer (the smoke
     profile's short epochs).  A step is :func:`gan_utils.torch.train.train_step`: one
     discriminator update, then one non-saturating generator update, with Adam
     (``lr_d``, ``lr_g``, ``betas``; the defaults ``2e-4`` and ``(0.5, 0.999)`` are
@@ -232,7 +248,7 @@ def fit(
     epochs, batch_size, latent_dim = args["epochs"], args["batch_size"], args["latent_dim"]
     seed, folder, show = args["seed"], args["checkpoint_dir"], args["progress"]
     flat = check_images(_as_numpy_images(images, where), where, framework_shape=(1, 28, 28))
-    _check_models(generator, discriminator, latent_dim, where)
+    _check_models(generator, discriminator, latent_dim, batch_size, where)
     n = flat.shape[0]
     steps = steps_per_epoch(where, n, batch_size, args["max_steps_per_epoch"])
     real = torch.from_numpy(np.ascontiguousarray(flat)).unsqueeze(1)  # (N, 1, 28, 28), no copy

@@ -25,7 +25,9 @@ numbers.
   non-saturating generator loss.  The source document's Adam defaults (``1e-3``,
   ``beta1 = 0.9``) oscillate.
 
-**DCGAN** (chapter 5), after Radford et al. 2015 but sized for 28x28x1 and a 2-core CPU:
+**DCGAN** (chapter 5), after Radford et al. 2015 but sized for 28x28x1 and a 2-core CPU,
+with two additions to the discriminator that even out the classes of the generated digits
+(``benchmarks/README.md`` measures them):
 
 - generator: ``z`` as a ``1x1`` map -> ``ConvTranspose(k7)`` to ``7x7x(2*width)`` ->
   BatchNorm -> ReLU -> ``ConvTranspose(k4, s2, p1)`` to ``14x14xwidth`` -> BatchNorm ->
@@ -34,6 +36,15 @@ numbers.
 - discriminator: ``Conv(k4, s2, p1)`` to ``14x14xwidth`` -> LeakyReLU(0.2) (no BatchNorm
   on the input layer) -> ``Conv(k4, s2, p1)`` to ``7x7x(2*width)`` -> BatchNorm ->
   LeakyReLU(0.2) -> ``Conv(k7)`` to a ``1x1`` logit;
+- the generator is twice as wide as the discriminator by default (width 64 against 32):
+  on this CPU the generator's width costs little time, the discriminator's a lot;
+- PacGAN packing (Lin et al. 2018), :class:`PackImages`: the discriminator judges
+  ``pack`` images at once, stacked as channels, so it sees ``pack`` independent samples
+  and can tell a generator that keeps drawing similar digits from the data; it returns
+  one logit per *group* of ``pack`` images, ``(N / pack, 1)``;
+- a minibatch standard-deviation channel (Karras et al. 2018), :class:`MinibatchStd`,
+  before the last layer: the batch's mean feature spread, a second way for the
+  discriminator to see a lack of variety;
 - layers followed by BatchNorm have no bias (BatchNorm's shift replaces it); the others do;
 - :func:`init_dcgan_weights` draws conv weights from ``N(0, 0.02)``, BatchNorm scales
   from ``N(1, 0.02)`` and sets biases and BatchNorm shifts to 0 (the constructors call it);
@@ -52,10 +63,15 @@ import torch
 from torch import nn
 
 __all__ = [
-    "DCGAN_WIDTH",
+    "DCGAN_DISCRIMINATOR_WIDTH",
+    "DCGAN_GENERATOR_WIDTH",
+    "DCGAN_PACK",
     "IMAGE_SHAPE",
+    "MinibatchStd",
+    "PackImages",
     "dcgan_discriminator",
     "dcgan_generator",
+    "discriminator_pack",
     "init_dcgan_weights",
     "mlp_discriminator",
     "mlp_generator",
@@ -64,9 +80,21 @@ __all__ = [
 #: One MNIST image in PyTorch's layout (channels, height, width).
 IMAGE_SHAPE = (1, 28, 28)
 
-#: The DCGAN's default ``width`` (channels of the 14x14 feature maps; the 7x7 maps have
-#: twice as many), chosen by ``benchmarks/mnist_step_speed.py`` on the course's 2-core CPU.
-DCGAN_WIDTH = 32
+#: The DCGAN generator's default ``width`` (channels of its 14x14 feature maps; its 7x7 maps
+#: have twice as many).  ``benchmarks/`` chose it: wider than the discriminator, because on the
+#: course's 2-core CPU the generator's width costs little and evens out the digits' classes.
+DCGAN_GENERATOR_WIDTH = 64
+
+#: The DCGAN discriminator's default ``width`` (its 14x14 maps; the 7x7 maps have twice as
+#: many).  Its cost grows with ``width**2`` (``benchmarks/mnist_step_speed.py``).
+DCGAN_DISCRIMINATOR_WIDTH = 32
+
+#: The DCGAN discriminator's default PacGAN degree: it judges pairs of images.
+DCGAN_PACK = 2
+
+#: Added inside the square root of the minibatch standard deviation (Karras et al. 2018): it
+#: keeps the gradient finite when every sample of a batch is the same.
+MINIBATCH_STD_EPS = 1e-8
 
 _BN_EPS = 1e-5
 _BN_MOMENTUM = 0.1  # PyTorch's convention; Keras' momentum is 1 - this, 0.9
@@ -149,16 +177,17 @@ def _bn(channels: int) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(channels, eps=_BN_EPS, momentum=_BN_MOMENTUM)
 
 
-def dcgan_generator(latent_dim: int = 100, width: int = DCGAN_WIDTH) -> nn.Sequential:
+def dcgan_generator(latent_dim: int = 100, width: int = DCGAN_GENERATOR_WIDTH) -> nn.Sequential:
     """The DCGAN generator of chapter 5: ``(N, latent_dim)`` noise to ``(N, 1, 28, 28)`` images in ``[-1, 1]``.
 
     ``z`` (as a 1x1 map) -> ConvTranspose2d(k=7) to 7x7x(2·width) -> BatchNorm -> ReLU ->
     ConvTranspose2d(k=4, s=2, p=1) to 14x14xwidth -> BatchNorm -> ReLU ->
     ConvTranspose2d(k=4, s=2, p=1) to 28x28x1 -> tanh.  The first layer is the paper's
     "projection and reshape" written as a transposed convolution of a 1x1 map.
-    Initialised by :func:`init_dcgan_weights`.  With the default ``width`` it has
-    ``100·64·49 + 2·64 + 64·32·16 + 2·32 + 32·16 + 1 = 347,073`` parameters
-    (BatchNorm running statistics are buffers, not parameters).  Used in chapters 4 and 5.
+    Initialised by :func:`init_dcgan_weights`.  With the default ``width`` (64) it has
+    ``100·128·49 + 2·128 + 128·64·16 + 2·64 + 64·16 + 1 = 759,681`` parameters; with
+    ``width=32``, 347,073 (BatchNorm running statistics are buffers, not parameters).
+    Used in chapters 5 and 6.
     """
     where = "dcgan_generator"
     latent_dim = _positive_int(where, "latent_dim", latent_dim)
@@ -177,29 +206,112 @@ def dcgan_generator(latent_dim: int = 100, width: int = DCGAN_WIDTH) -> nn.Seque
     return init_dcgan_weights(model)
 
 
-def dcgan_discriminator(width: int = DCGAN_WIDTH, *, negative_slope: float = 0.2) -> nn.Sequential:
-    """The DCGAN discriminator of chapter 5: ``(N, 1, 28, 28)`` images to ``(N, 1)`` logits.
+class PackImages(nn.Module):
+    """PacGAN packing (Lin et al. 2018): ``(N, C, H, W)`` images to ``(N / pack, pack·C, H, W)`` groups.
 
-    Conv2d(k=4, s=2, p=1) to 14x14xwidth -> LeakyReLU(0.2) -> Conv2d(k=4, s=2, p=1) to
-    7x7x(2·width) -> BatchNorm -> LeakyReLU(0.2) -> Conv2d(k=7) to a 1x1 logit ->
-    flatten.  No BatchNorm on the input layer (Radford et al.: it caused sample
-    oscillation).  Initialised by :func:`init_dcgan_weights`.  With the default
-    ``width`` it has ``16·32+32 + 32·64·16 + 2·64 + 64·49+1 = 36,577`` parameters.
-    Used in chapters 4 and 5.
+    Images ``pack·i`` to ``pack·i + pack - 1`` become the channels of group ``i``, so a
+    discriminator that starts with this layer gives one logit per group of ``pack``
+    images.  Call it on batches that are all real or all generated (as
+    :func:`gan_utils.torch.train.train_step` does).  A batch whose size is not a multiple
+    of ``pack`` raises ``ValueError``.  Used in chapter 5.
+    """
+
+    def __init__(self, pack: int):
+        super().__init__()
+        self.pack = _positive_int("PackImages", "pack", pack)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if images.ndim != 4 or images.shape[0] % self.pack:
+            raise ValueError(
+                f"PackImages: expected a batch (N, C, H, W) with N a multiple of pack={self.pack} "
+                f"(the discriminator judges groups of {self.pack} images), got shape {tuple(images.shape)}."
+            )
+        n, c, h, w = images.shape
+        return images.reshape(n // self.pack, self.pack * c, h, w)
+
+    def extra_repr(self) -> str:
+        return f"pack={self.pack}"
+
+
+class MinibatchStd(nn.Module):
+    """Appends one channel holding the batch's mean feature standard deviation (Karras et al. 2018).
+
+    For features ``h`` of shape ``(N, C, H, W)``: the standard deviation over the batch of
+    every feature (population formula, ``MINIBATCH_STD_EPS`` inside the square root),
+    averaged over all ``C·H·W`` features, is one number; it is broadcast to an extra
+    channel, giving ``(N, C + 1, H, W)``.  A generator whose samples look alike lowers it,
+    and the discriminator can see that.  (Karras et al. split the batch into groups of 4;
+    here the whole batch is one group.)  Used in chapter 5.
+    """
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        if h.ndim != 4:
+            raise ValueError(f"MinibatchStd: expected features (N, C, H, W), got shape {tuple(h.shape)}.")
+        spread = torch.sqrt(h.var(dim=0, unbiased=False) + MINIBATCH_STD_EPS).mean()
+        return torch.cat([h, spread.expand(h.shape[0], 1, h.shape[2], h.shape[3])], dim=1)
+
+
+def dcgan_discriminator(
+    width: int = DCGAN_DISCRIMINATOR_WIDTH,
+    *,
+    negative_slope: float = 0.2,
+    pack: int = DCGAN_PACK,
+    minibatch_std: bool = True,
+) -> nn.Sequential:
+    """The DCGAN discriminator of chapter 5: ``(N, 1, 28, 28)`` images to ``(N / pack, 1)`` logits.
+
+    [:class:`PackImages` if ``pack > 1``] -> Conv2d(k=4, s=2, p=1) to 14x14xwidth ->
+    LeakyReLU(0.2) -> Conv2d(k=4, s=2, p=1) to 7x7x(2·width) -> BatchNorm ->
+    LeakyReLU(0.2) -> [:class:`MinibatchStd` if ``minibatch_std``] -> Conv2d(k=7) to a
+    1x1 logit -> flatten.  No BatchNorm on the input layer (Radford et al.: it caused
+    sample oscillation).  ``pack=1, minibatch_std=False`` is the plain DCGAN
+    discriminator, one logit per image.  Initialised by :func:`init_dcgan_weights`.
+    With the defaults (width 32, pairs, minibatch std) it has
+    ``2·32·16+32 + 32·64·16 + 2·64 + 65·49+1 = 37,138`` parameters; the plain one with
+    width 32 has ``16·32+32 + 32·64·16 + 2·64 + 64·49+1 = 36,577``.  Used in chapters 5 and 6.
     """
     where = "dcgan_discriminator"
     width = _positive_int(where, "width", width)
     slope = _slope(where, negative_slope)
-    model = nn.Sequential(
-        nn.Conv2d(1, width, kernel_size=4, stride=2, padding=1, bias=True),
+    pack = _positive_int(where, "pack", pack)
+    if not isinstance(minibatch_std, bool):
+        raise TypeError(f"{where}: minibatch_std must be True or False, got {minibatch_std!r}.")
+    layers: list[nn.Module] = [PackImages(pack)] if pack > 1 else []
+    layers += [
+        nn.Conv2d(pack, width, kernel_size=4, stride=2, padding=1, bias=True),
         nn.LeakyReLU(slope),
         nn.Conv2d(width, 2 * width, kernel_size=4, stride=2, padding=1, bias=False),
         _bn(2 * width),
         nn.LeakyReLU(slope),
-        nn.Conv2d(2 * width, 1, kernel_size=7, stride=1, padding=0, bias=True),
+    ]
+    if minibatch_std:
+        layers.append(MinibatchStd())
+    layers += [
+        nn.Conv2d(2 * width + int(minibatch_std), 1, kernel_size=7, stride=1, padding=0, bias=True),
         nn.Flatten(),
-    )
-    return init_dcgan_weights(model)
+    ]
+    return init_dcgan_weights(nn.Sequential(*layers))
+
+
+def _is_pack(value: object) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool) and int(value) >= 1
+
+
+def discriminator_pack(discriminator: nn.Module) -> int:
+    """How many images a discriminator judges per logit: the ``pack`` of its packing layer, else 1.
+
+    A packing layer is a :class:`PackImages`, or any submodule with an integer attribute
+    ``pack`` (such as the one chapter 5 writes out itself).  :func:`gan_utils.torch.fit.fit`
+    uses it to check the models and the batch size.  Used in chapter 5.
+    """
+    if not isinstance(discriminator, nn.Module):
+        raise TypeError(
+            f"discriminator_pack: discriminator must be a torch.nn.Module, got {type(discriminator).__name__}."
+        )
+    packs = [m.pack for m in discriminator.modules() if _is_pack(getattr(m, "pack", None))]
+    if len(packs) > 1:
+        raise ValueError(f"discriminator_pack: the discriminator has {len(packs)} packing layers; expected at most 1.")
+    return int(packs[0]) if packs else 1
 
 
 def init_dcgan_weights(model: nn.Module, *, generator: torch.Generator | None = None) -> nn.Module:
