@@ -1,7 +1,7 @@
 """Time to quality of the chapter-5 DCGAN (PyTorch): evaluator FID against training seconds (not a test).
 
-The chapter-5 PyTorch notebook's full run saves the generator after every epoch, with the
-cumulative training seconds at that point, in ``data/pretrained/dcgan_torch_generator_snapshots.pt``
+The chapter-5 PyTorch notebook's full run saves the generator after epochs 0, 1, 2, every second
+epoch after that and the last, with the cumulative training seconds at that point, in ``data/pretrained/dcgan_torch_generator_snapshots.pt``
 (read through ``gan_utils.torch.snapshots.load_dcgan_snapshots``, which checks its checksum).
 This script scores each snapshot with the book's MNIST evaluator (chapter 6):
 
@@ -10,7 +10,7 @@ This script scores each snapshot with the book's MNIST evaluator (chapter 6):
   test images) — the quality target of issue 4 is FID <= 15x that floor;
 - classes covered (>= 1 % of the samples) and KL(class histogram || uniform);
 
-and prints one row per epoch with the training seconds the run had spent to reach it. The
+and prints one row per saved epoch with the training seconds the run had spent to reach it. The
 seconds are the full run's own (``fit``'s per-epoch timing on the machine that ran the
 chapter), so the curve says how long *training* took to reach each quality; scoring here
 takes extra time that is not counted.
