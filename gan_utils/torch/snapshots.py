@@ -1,12 +1,13 @@
-"""The DCGAN generator after every epoch of chapter 5's PyTorch run, kept for chapter 6.
+"""The DCGAN generator over chapter 5's PyTorch run, kept for chapter 6.
 
 Chapter 5 (``05_dcgan_pytorch``) trains the DCGAN of :mod:`gan_utils.torch.mnist` and,
 under the full profile, writes ``data/pretrained/dcgan_torch_generator_snapshots.pt``
-with :func:`save_dcgan_snapshots`: the generator's ``state_dict`` after every epoch
-(floating-point tensors stored as float16 to halve the file; BatchNorm's integer
-counter stays int64), the cumulative training seconds at each epoch's end and the run's
-per-step history.  Chapter 6 (in preparation) measures how quality grows with training
-time from these snapshots without training again.
+with :func:`save_dcgan_snapshots`: the generator's ``state_dict`` after the epochs it
+keeps (0, 1, 2, every second epoch and the last, to stay within the pretrained folder's
+25 MB; floating-point tensors stored as float16 to halve the file; BatchNorm's integer
+counter stays int64), the cumulative training seconds at each of those epochs' ends and
+the run's per-step history.  Chapter 6 measures how quality grows with training time from
+these snapshots without training again.
 
 - :func:`load_dcgan_snapshots` returns a list of :class:`Snapshot` (epoch, training
   seconds, generator in eval mode with float32 weights), sorted by epoch;
