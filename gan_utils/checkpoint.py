@@ -402,6 +402,24 @@ def steps_per_epoch(where: str, n_images: int, batch_size: int, max_steps: int |
     return steps if max_steps is None else min(steps, max_steps)
 
 
+def check_batch_pack(where: str, batch_size: int, pack: int) -> None:
+    """A discriminator that judges groups of ``pack`` images (PacGAN) needs whole groups in a batch."""
+    if batch_size % pack:
+        raise ValueError(
+            f"{where}: batch_size must be a multiple of the discriminator's pack={pack} (it judges "
+            f"groups of {pack} images), got {batch_size}."
+        )
+
+
+def logit_shape_error(where: str, pack: int, got: tuple) -> ValueError:
+    """The error for a discriminator that does not give one logit per image (or per group of ``pack``)."""
+    per = "image" if pack == 1 else f"group of {pack} images"
+    return ValueError(
+        f"{where}: the discriminator must output one logit per {per}, shape (2, 1) for n={2 * pack} images, "
+        f"got {got}."
+    )
+
+
 def check_config(where: str, saved: Mapping[str, Any], current: Mapping[str, Any], path: object) -> None:
     """Refuse to resume from a checkpoint written for other data or settings."""
     different = sorted(k for k in current if k not in saved or saved[k] != current[k])

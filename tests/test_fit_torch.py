@@ -21,14 +21,7 @@ from gan_utils.torch.fit import CHECKPOINT_FILE, fit, load_checkpoint  # noqa: E
 LATENT = 8
 TINY = dict(batch_size=64, latent_dim=LATENT, fixed_noise_size=16, progress=False)
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Two OpenMP threads on a busy 2-core machine run 3-5x slower than one.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -31,13 +31,7 @@ DISCRIMINATORS = ["mlp_discriminator", "dcgan_discriminator"]
 # The default models' parameter counts, worked out in the docstrings.
 COUNTS = {"mlp_generator": 559_632, "mlp_discriminator": 533_505, "dcgan_generator": 759_681, "dcgan_discriminator": 37_138}
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def build(name, framework, seed=0):

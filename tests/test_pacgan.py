@@ -23,13 +23,7 @@ from gan_utils.tensorflow import mnist as km  # noqa: E402
 from gan_utils.torch import mnist as tm  # noqa: E402
 from gan_utils.torch.models import count_parameters  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def images(n, seed=0):

@@ -31,15 +31,10 @@ from gan_utils.torch import regularizers as torch_reg  # noqa: E402
 TOL = 1e-5
 
 # float(penalty) on a tensor that keeps its graph is what these tests mean to do.
-pytestmark = pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad=True to a scalar")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad=True to a scalar"),
+    pytest.mark.usefixtures("torch_one_thread"),
+]
 
 
 def copy_linears(torch_model, keras_model):

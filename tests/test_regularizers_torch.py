@@ -27,16 +27,10 @@ from gan_utils.torch import (
 
 
 # float(penalty) on a tensor that keeps its graph is what these tests mean to do.
-pytestmark = pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad=True to a scalar")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is fastest, and avoids oversubscribing a shared 2-core machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad=True to a scalar"),
+    pytest.mark.usefixtures("torch_one_thread"),
+]
 
 
 # (batch shape without N, the shape of a linear critic's weight vector): points in the

@@ -54,6 +54,7 @@ from gan_utils.checkpoint import (
     History,
     atomic_write_json,
     call_back,
+    check_batch_pack,
     check_config,
     check_fit_arguments,
     check_images,
@@ -62,6 +63,7 @@ from gan_utils.checkpoint import (
     fsync_file,
     images_fingerprint,
     kept_checkpoint,
+    logit_shape_error,
     non_finite_weights_error,
     postfix,
     progress_bar,
@@ -113,11 +115,7 @@ def _check_models(generator: object, discriminator: object, latent_dim: int, bat
         if not isinstance(model, keras.Model):
             raise TypeError(f"{where}: {name} must be a keras.Model, got {type(model).__name__}.")
     pack = discriminator_pack(discriminator)
-    if batch_size % pack:
-        raise ValueError(
-            f"{where}: batch_size must be a multiple of the discriminator's pack={pack} (it judges "
-            f"groups of {pack} images), got {batch_size}."
-        )
+    check_batch_pack(where, batch_size, pack)
     n = 2 * pack
     try:
         fake = generator(np.zeros((n, latent_dim), np.float32), training=False)
@@ -131,11 +129,7 @@ def _check_models(generator: object, discriminator: object, latent_dim: int, bat
         )
     logits = discriminator(fake, training=False)
     if tuple(logits.shape) != (2, 1):
-        per = "image" if pack == 1 else f"group of {pack} images"
-        raise ValueError(
-            f"{where}: the discriminator must output one logit per {per}, shape (2, 1) for n={n} images, "
-            f"got {tuple(logits.shape)}."
-        )
+        raise logit_shape_error(where, pack, tuple(logits.shape))
 
 
 def _samples(generator: keras.Model, z: np.ndarray) -> np.ndarray:
@@ -282,8 +276,8 @@ def fit(
     Each epoch draws a fresh random order of the images and takes ``N // batch_size``
     steps of full batches (the last partial batch is dropped: BatchNorm always sees
     ``batch_size`` images and ``tf.function`` traces one shape; a discriminator that packs
-    images, such as chapter 5's, needs ``batch_size`` to be a multiple of its ``pack``), or ``max_steps_per_epoch``
-    if that is fewer.  A step is :func:`gan_utils.tensorflow.train.train_step`: one
+    images, such as chapter 5's, needs ``batch_size`` to be a multiple of its ``pack``), or
+    ``max_steps_per_epoch`` if that is fewer.  A step is :func:`gan_utils.tensorflow.train.train_step`: one
     discriminator update, then one non-saturating generator update, with Keras Adam
     (``lr_d``, ``lr_g``, ``beta_1, beta_2 = betas``, ``epsilon=1e-8``).
 

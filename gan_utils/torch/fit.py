@@ -40,12 +40,14 @@ from gan_utils.checkpoint import (
     History,
     atomic_file,
     call_back,
+    check_batch_pack,
     check_config,
     check_fit_arguments,
     check_images,
     fixed_noise,
     images_fingerprint,
     kept_checkpoint,
+    logit_shape_error,
     non_finite_weights_error,
     postfix,
     progress_bar,
@@ -91,11 +93,7 @@ def _check_models(generator: object, discriminator: object, latent_dim: int, bat
         if not isinstance(model, nn.Module):
             raise TypeError(f"{where}: {name} must be a torch.nn.Module, got {type(model).__name__}.")
     pack = discriminator_pack(discriminator)
-    if batch_size % pack:
-        raise ValueError(
-            f"{where}: batch_size must be a multiple of the discriminator's pack={pack} (it judges "
-            f"groups of {pack} images), got {batch_size}."
-        )
+    check_batch_pack(where, batch_size, pack)
     n = 2 * pack
     modes = (generator.training, discriminator.training)
     generator.eval()
@@ -116,11 +114,7 @@ def _check_models(generator: object, discriminator: object, latent_dim: int, bat
                 )
             logits = discriminator(fake)
             if tuple(logits.shape) != (2, 1):
-                per = "image" if pack == 1 else f"group of {pack} images"
-                raise ValueError(
-                    f"{where}: the discriminator must output one logit per {per}, shape (2, 1) for "
-                    f"n={n} images, got {tuple(logits.shape)}."
-                )
+                raise logit_shape_error(where, pack, tuple(logits.shape))
     finally:
         generator.train(modes[0])
         discriminator.train(modes[1])
