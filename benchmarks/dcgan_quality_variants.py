@@ -16,8 +16,8 @@ discriminator judges ``k`` images stacked as channels, all real or all generated
 ``minibatch_std`` (Karras et al. 2018: the batch's mean feature standard deviation as one extra
 channel before the last layer) options chapter 5 now uses.  ``--batch`` counts packed samples,
 i.e. ``batch * pack`` images per step.  Without packing or minibatch std, an exponential moving
-average of the generator's weights (``--ema``; its BatchNorm buffers are copied from the
-generator) is scored too; ``--lr-decay-epochs`` decays both learning rates linearly to 0 over the
+average of the generator's weights (``--ema``, one or more decays; scored with its own batch
+statistics) is scored too, and so it is for any variant with ``--score-ema``; ``--lr-decay-epochs`` decays both learning rates linearly to 0 over the
 last epochs.
 
 The table's packed and minibatch-std rows were measured with an earlier copy of these layers
@@ -61,7 +61,9 @@ def main() -> None:
     parser.add_argument("--d-width", type=int, default=32)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of G's weights (plain DCGAN only)")
+    parser.add_argument("--ema", default="0.999",
+                        help="EMA decays of G's weights, comma-separated (scored for a plain DCGAN, or with --score-ema)")
+    parser.add_argument("--score-ema", action="store_true", help="also score EMAs of a packed/minibatch-std variant")
     parser.add_argument("--lr-decay-epochs", type=int, default=0, help="linear decay to 0 over the last N epochs")
     parser.add_argument("--pack", type=int, default=1, help="PacGAN packing degree (1: none)")
     parser.add_argument("--minibatch-std", action="store_true")
@@ -73,6 +75,9 @@ def main() -> None:
         parser.error("--pack must be >= 1, --batch >= 2, --epochs >= 1")
     torch.set_num_threads(args.threads)
     plain = args.pack == 1 and not args.minibatch_std  # a plain DCGAN: its EMA is scored too
+    decays = [float(v) for v in args.ema.split(",") if v]
+    if any(not 0.0 < d < 1.0 for d in decays):
+        parser.error("--ema: every decay must lie strictly between 0 and 1")
 
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
@@ -81,11 +86,10 @@ def main() -> None:
     if plain:
         G = models.dcgan_generator(LATENT_DIM, args.g_width)
         D = models.dcgan_discriminator(args.d_width, pack=1, minibatch_std=False)
-        ema = copy.deepcopy(G)
     else:
         D = models.dcgan_discriminator(args.d_width, pack=args.pack, minibatch_std=args.minibatch_std)
         G = models.dcgan_generator(LATENT_DIM, args.g_width)
-        ema = None
+    emas = {d: copy.deepcopy(G) for d in decays} if plain or args.score_ema else {}
     g_opt = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     d_opt = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
 
@@ -123,17 +127,17 @@ def main() -> None:
                         group["lr"] = 2e-4 * factor
             values = train_step(G, D, g_opt, d_opt, real, latent_dim=LATENT_DIM)  # D packs the images itself
             d_loss = values["d_loss"]
-            if ema is not None:
-                with torch.no_grad():
+            with torch.no_grad():
+                for decay, ema in emas.items():
                     for p_ema, p in zip(ema.parameters(), G.parameters()):
-                        p_ema.lerp_(p, 1 - args.ema)
+                        p_ema.lerp_(p, 1 - decay)
                     for b_ema, b in zip(ema.buffers(), G.buffers()):
                         b_ema.copy_(b)
             step += 1
         record = {"tag": args.tag, "epoch": epoch, "seconds": round(time.time() - started),
                   "fid_kl": score(G), "d_loss": round(d_loss, 3)}
-        if ema is not None:
-            record["ema_fid_kl"] = score(ema, batch_statistics=True)
+        for decay, ema in emas.items():  # scored with its own batch statistics (G's buffers do not fit it)
+            record[f"ema_{decay}_fid_kl"] = score(ema, batch_statistics=True)
         print(json.dumps(record), flush=True)
 
 

@@ -14,12 +14,15 @@ MNIST images:
 
 and prints images/s, their ratio, the seconds an epoch of 60,000 images would take, and
 the peak resident memory during the measurement (Linux: ``VmHWM``, reset through
-``/proc/self/clear_refs`` before each measurement).  Each measurement runs for about
-``--seconds`` seconds, so the whole run stays under about three minutes.
+``/proc/self/clear_refs`` before each measurement).  The two loops are timed in ``--repeats``
+alternating bursts of about ``--seconds`` seconds each (package, eager, eager, package, ...;
+fresh models for every burst) and the median of each is reported: timed one after the other,
+the second loop came out up to 20 % slower or faster than the first on the development
+machine, which is as large as the differences measured.
 
-    python benchmarks/mnist_step_speed.py                   # everything, ~3 min
+    python benchmarks/mnist_step_speed.py                   # chapters 4 and 5, plain DCGAN w=32, ~6 min
     python benchmarks/mnist_step_speed.py --frameworks torch --widths 32 --torch-compile
-    python benchmarks/mnist_step_speed.py --widths 32          # chapters 4 and 5, plain DCGAN w=32
+    python benchmarks/mnist_step_speed.py --widths 16,32,64 --no-mlp   # the plain DCGAN's widths
     python benchmarks/mnist_step_speed.py --torch-threads 1  # see README: busy machines
 
 Results and the machine they were measured on: ``benchmarks/README.md``.
@@ -28,6 +31,7 @@ Results and the machine they were measured on: ``benchmarks/README.md``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -127,6 +131,32 @@ def timed_loop(step_fn, images: np.ndarray, seconds: float, max_steps: int) -> d
     }
 
 
+def alternating(measure_package, measure_eager, repeats: int) -> tuple[dict, dict]:
+    """Time the two loops in alternating bursts (package, eager, eager, package, ...); return their medians.
+
+    Measured one after the other, the second loop ran up to 20 % slower or faster than the first on
+    this machine (2026-12-07), an order effect as large as the differences being measured;
+    alternating the order and taking the median of each side removes it.  Each burst builds
+    fresh models.  Returns one dict per loop: median images/s, every burst's images/s, the first
+    burst's warm-up and the largest peak memory.
+    """
+    runs: dict[str, list[dict]] = {"package": [], "eager": []}
+    for i in range(repeats):
+        order = ("package", "eager") if i % 2 == 0 else ("eager", "package")
+        for kind in order:
+            reset_peak_memory()
+            run = (measure_package if kind == "package" else measure_eager)()
+            run["peak_mb"] = peak_memory_mb()
+            runs[kind].append(run)
+
+    def summary(kind: str) -> dict:
+        speeds = [r["images_per_s"] for r in runs[kind]]
+        return {"images_per_s": float(np.median(speeds)), "bursts": [round(v) for v in speeds],
+                "warmup_s": runs[kind][0]["warmup_s"], "peak_mb": max(r["peak_mb"] for r in runs[kind])}
+
+    return summary("package"), summary("eager")
+
+
 # ----------------------------------------------------------------------------- PyTorch
 
 
@@ -154,15 +184,17 @@ def torch_runs(models, images, args) -> list[dict]:
         row = {"framework": "torch", "model": name, "width": width,
                "parameters": count_parameters(g) + count_parameters(d), "threads": torch.get_num_threads()}
 
-        reset_peak_memory()
-        row["package"] = timed_fit(fit, g, d, images, args.seconds, args.max_steps)
-        row["package"]["peak_mb"] = peak_memory_mb()
+        def measure_package(build=build):
+            return timed_fit(fit, *build(), images, args.seconds, args.max_steps)
 
-        g, d = build()
-        g_opt = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
-        d_opt = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        def measure_eager(build=build):
+            g, d = build()
+            g_opt = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+            d_opt = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+            step = functools.partial(eager_step, g=g, d=d, g_opt=g_opt, d_opt=d_opt)
+            return timed_loop(step, images, args.seconds, args.max_steps)
 
-        def eager_step(batch_np, g=g, d=d, g_opt=g_opt, d_opt=d_opt):
+        def eager_step(batch_np, g, d, g_opt, d_opt):
             real = torch.from_numpy(batch_np).unsqueeze(1)
             fake = g(torch.randn(len(real), LATENT)).detach()
             real_logits, fake_logits = d(real), d(fake)  # a packing D gives one logit per group
@@ -178,9 +210,7 @@ def torch_runs(models, images, args) -> list[dict]:
             g_opt.step()
             return d_loss.item(), g_loss.item()
 
-        reset_peak_memory()
-        row["eager"] = timed_loop(eager_step, images, args.seconds, args.max_steps)
-        row["eager"]["peak_mb"] = peak_memory_mb()
+        row["package"], row["eager"] = alternating(measure_package, measure_eager, args.repeats)
 
         if args.torch_compile:
             g, d = build()
@@ -218,17 +248,19 @@ def tensorflow_runs(models, images, args) -> list[dict]:
         g, d = build()
         row = {"framework": "tensorflow", "model": name, "width": width,
                "parameters": km.trainable_parameter_count(g) + km.trainable_parameter_count(d)}
-
-        reset_peak_memory()
-        row["package"] = timed_fit(fit, g, d, images, args.seconds, args.max_steps)
-        row["package"]["peak_mb"] = peak_memory_mb()
-
-        g, d = build()
-        g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5, epsilon=1e-8)
-        d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5, epsilon=1e-8)
         bce = tf.nn.sigmoid_cross_entropy_with_logits
 
-        def eager_step(batch_np, g=g, d=d, g_opt=g_opt, d_opt=d_opt):
+        def measure_package(build=build):
+            return timed_fit(fit, *build(), images, args.seconds, args.max_steps)
+
+        def measure_eager(build=build):
+            g, d = build()
+            g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5, epsilon=1e-8)
+            d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5, epsilon=1e-8)
+            step = functools.partial(eager_step, g=g, d=d, g_opt=g_opt, d_opt=d_opt)
+            return timed_loop(step, images, args.seconds, args.max_steps)
+
+        def eager_step(batch_np, g, d, g_opt, d_opt):
             real = tf.constant(batch_np[..., None])
             n = real.shape[0]
             fake = g(tf.constant(np.random.standard_normal((n, LATENT)).astype(np.float32)), training=True)
@@ -244,9 +276,7 @@ def tensorflow_runs(models, images, args) -> list[dict]:
             g_opt.apply_gradients(zip(tape.gradient(g_loss, g.trainable_variables), g.trainable_variables))
             return float(d_loss), float(g_loss)
 
-        reset_peak_memory()
-        row["eager"] = timed_loop(eager_step, images, args.seconds, args.max_steps)
-        row["eager"]["peak_mb"] = peak_memory_mb()
+        row["package"], row["eager"] = alternating(measure_package, measure_eager, args.repeats)
         results.append(row)
         report(row)
     return results
@@ -272,17 +302,21 @@ def report(row: dict) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frameworks", default="torch,tensorflow")
-    parser.add_argument("--widths", default="16,32,64",
+    parser.add_argument("--widths", default="32",
                         help="plain DCGANs (G and D of this width, no packing, no minibatch std) to time besides "
                              "chapter 5's; comma-separated, empty for none")
     parser.add_argument("--no-mlp", action="store_true")
-    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per configuration")
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per burst")
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="bursts per loop, package and eager alternating (the median is reported)")
     parser.add_argument("--max-steps", type=int, default=300, help="at most this many measured steps")
     parser.add_argument("--torch-threads", type=int, default=0, help="torch.set_num_threads (0: leave it)")
     parser.add_argument("--torch-compile", action="store_true", help="also time torch.compile'd models")
     parser.add_argument("--images", type=int, default=10_000, help="MNIST training images to draw batches from")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
+    if args.repeats < 1 or args.seconds <= 0:
+        parser.error("--repeats must be >= 1 and --seconds > 0")
 
     from gan_utils.data import load_mnist
 

@@ -93,7 +93,7 @@ def test_notebook_models_are_the_package_models_torch():
         a, b = mine.state_dict(), theirs.state_dict()
         assert list(a) == list(b) and all(torch.equal(a[k], b[k]) for k in a)
     # initialisation statistics: N(0, 0.02) weights, N(1, 0.02) BatchNorm scales, zero biases
-    w = G[1].weight.detach()
+    w = G[0].weight.detach()  # the projection (Linear)
     assert abs(float(w.mean())) < 0.002 and abs(float(w.std()) - 0.02) < 0.001
     assert abs(float(G[2].weight.detach().mean()) - 1) < 0.01 and float(D[1].bias.detach().abs().max()) == 0.0
     assert D[1].in_channels == 2 and D[-2].in_channels == 2 * 32 + 1  # a pair in, the minibatch-std channel added

@@ -74,7 +74,7 @@ def test_round_trip(published):
         with torch.no_grad():
             np.testing.assert_allclose(snap.generator(z).numpy(), reference.eval()(z).numpy(), atol=5e-3)
     # different epochs are different generators
-    assert not torch.equal(snapshots[0].generator.state_dict()["1.weight"], snapshots[3].generator.state_dict()["1.weight"])
+    assert not torch.equal(snapshots[0].generator.state_dict()["0.weight"], snapshots[3].generator.state_dict()["0.weight"])  # the projection
     loaded = load_dcgan_history(folder=folder)
     assert set(loaded) == {"d_loss", "g_loss", "d_real", "d_fake", "steps_per_epoch"}
     for key in ("d_loss", "g_loss", "d_real", "d_fake"):

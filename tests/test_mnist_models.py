@@ -107,11 +107,12 @@ def test_dcgan_feature_maps_grow_7_14_28_and_shrink_14_7_1():
     with torch.no_grad():
         for layer in pt:
             x = layer(x)
-            if isinstance(layer, torch.nn.ConvTranspose2d):
+            if isinstance(layer, (torch.nn.Unflatten, torch.nn.ConvTranspose2d)):
                 shapes.append(tuple(x.shape[1:]))
     w = tm.DCGAN_GENERATOR_WIDTH
     assert shapes == [(2 * w, 7, 7), (w, 14, 14), (1, 28, 28)]
-    tk_shapes = [tuple(layer.output.shape[1:]) for layer in tk.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    kinds = (keras.layers.Reshape, keras.layers.Conv2DTranspose)
+    tk_shapes = [tuple(layer.output.shape[1:]) for layer in tk.layers if isinstance(layer, kinds)]
     assert tk_shapes == [(7, 7, 2 * w), (14, 14, w), (28, 28, 1)]
     td, w = build("dcgan_discriminator", "tf"), tm.DCGAN_DISCRIMINATOR_WIDTH
     assert [tuple(layer.output.shape[1:]) for layer in td.layers if isinstance(layer, keras.layers.Conv2D)] == [
@@ -186,12 +187,16 @@ def test_training_mode_batchnorm_agrees_too(name):
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
 
 
-def _conv_weights_torch(model):
-    return [m.weight.detach().numpy() for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+_TORCH_KERNELS = (torch.nn.Linear, torch.nn.Conv2d, torch.nn.ConvTranspose2d)
+_TF_KERNELS = (keras.layers.Dense, keras.layers.Conv2D, keras.layers.Conv2DTranspose)
+
+
+def _conv_weights_torch(model):  # the generator's projection (Linear) included
+    return [m.weight.detach().numpy() for m in model.modules() if isinstance(m, _TORCH_KERNELS)]
 
 
 def _conv_weights_tf(model):
-    return [layer.kernel.numpy() for layer in model.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))]
+    return [layer.kernel.numpy() for layer in model.layers if isinstance(layer, _TF_KERNELS)]
 
 
 @pytest.mark.parametrize("framework", ["torch", "tf"])
@@ -201,18 +206,18 @@ def test_dcgan_initialisation_follows_radford_et_al(framework):
         kernels = _conv_weights_torch(g) + _conv_weights_torch(d)
         gammas = [m.weight.detach().numpy() for m in list(g.modules()) + list(d.modules()) if isinstance(m, torch.nn.BatchNorm2d)]
         zeros = [m.bias.detach().numpy() for m in list(g.modules()) + list(d.modules())
-                 if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.BatchNorm2d)) and m.bias is not None]
+                 if isinstance(m, _TORCH_KERNELS + (torch.nn.BatchNorm2d,)) and m.bias is not None]
     else:
         kernels = _conv_weights_tf(g) + _conv_weights_tf(d)
         bns = [layer for layer in g.layers + d.layers if isinstance(layer, keras.layers.BatchNormalization)]
         gammas = [layer.gamma.numpy() for layer in bns]
         zeros = [layer.beta.numpy() for layer in bns] + [
             layer.bias.numpy() for layer in g.layers + d.layers
-            if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)) and layer.bias is not None]
+            if isinstance(layer, _TF_KERNELS) and layer.bias is not None]
     everything = np.concatenate([k.ravel() for k in kernels])
     assert abs(everything.mean()) < 1e-3 and abs(everything.std() - 0.02) < 5e-4
-    largest = max(kernels, key=np.size)  # 313,600 values: a tight check
-    assert abs(largest.std() - 0.02) < 2e-4
+    largest = max(kernels, key=np.size)  # the projection, 627,200 values: a tight check
+    assert largest.size == 100 * 7 * 7 * 2 * tm.DCGAN_GENERATOR_WIDTH and abs(largest.std() - 0.02) < 2e-4
     gamma = np.concatenate(gammas)
     assert abs(gamma.mean() - 1.0) < 0.01 and 0.01 < gamma.std() < 0.03
     assert all(np.all(z == 0) for z in zeros) and len(zeros) >= 4
