@@ -64,6 +64,9 @@ def main() -> None:
     parser.add_argument("--ema", default="0.999",
                         help="EMA decays of G's weights, comma-separated (scored for a plain DCGAN, or with --score-ema)")
     parser.add_argument("--score-ema", action="store_true", help="also score EMAs of a packed/minibatch-std variant")
+    parser.add_argument("--lr-g", type=float, default=2e-4, help="the generator's Adam learning rate")
+    parser.add_argument("--lr-d", type=float, default=2e-4,
+                        help="the discriminator's Adam learning rate (TTUR, Heusel et al. 2017: larger than G's)")
     parser.add_argument("--lr-decay-epochs", type=int, default=0, help="linear decay to 0 over the last N epochs")
     parser.add_argument("--pack", type=int, default=1, help="PacGAN packing degree (1: none)")
     parser.add_argument("--minibatch-std", action="store_true")
@@ -73,6 +76,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.pack < 1 or args.batch < 2 or args.epochs < 1:
         parser.error("--pack must be >= 1, --batch >= 2, --epochs >= 1")
+    if not (args.lr_g > 0 and args.lr_d > 0):
+        parser.error("--lr-g and --lr-d must be positive")
     torch.set_num_threads(args.threads)
     plain = args.pack == 1 and not args.minibatch_std  # a plain DCGAN: its EMA is scored too
     decays = [float(v) for v in args.ema.split(",") if v]
@@ -90,8 +95,8 @@ def main() -> None:
         D = models.dcgan_discriminator(args.d_width, pack=args.pack, minibatch_std=args.minibatch_std)
         G = models.dcgan_generator(LATENT_DIM, args.g_width)
     emas = {d: copy.deepcopy(G) for d in decays} if plain or args.score_ema else {}
-    g_opt = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    d_opt = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    g_opt = torch.optim.Adam(G.parameters(), lr=args.lr_g, betas=(0.5, 0.999))
+    d_opt = torch.optim.Adam(D.parameters(), lr=args.lr_d, betas=(0.5, 0.999))
 
     train = torch.from_numpy(load_mnist("train", dtype="float32")[0]).reshape(-1, 1, 28, 28)
     test = load_mnist("test", dtype="float32")[0]
@@ -122,9 +127,9 @@ def main() -> None:
             if args.lr_decay_epochs:
                 decay_start = (args.epochs - args.lr_decay_epochs) * steps
                 factor = 1.0 if step < decay_start else max(0.0, 1 - (step - decay_start) / (args.lr_decay_epochs * steps))
-                for opt in (g_opt, d_opt):
+                for opt, lr in ((g_opt, args.lr_g), (d_opt, args.lr_d)):
                     for group in opt.param_groups:
-                        group["lr"] = 2e-4 * factor
+                        group["lr"] = lr * factor
             values = train_step(G, D, g_opt, d_opt, real, latent_dim=LATENT_DIM)  # D packs the images itself
             d_loss = values["d_loss"]
             with torch.no_grad():
