@@ -17,7 +17,8 @@ discriminator judges ``k`` images stacked as channels, all real or all generated
 channel before the last layer) options chapter 5 now uses.  ``--batch`` counts packed samples,
 i.e. ``batch * pack`` images per step.  Without packing or minibatch std, an exponential moving
 average of the generator's weights (``--ema``, one or more decays; scored with its own batch
-statistics) is scored too, and so it is for any variant with ``--score-ema``; ``--lr-decay-epochs`` decays both learning rates linearly to 0 over the
+statistics) is scored too, and so it is for any variant with ``--score-ema``; ``--lr-g`` and
+``--lr-d`` set the two learning rates, ``--lr-decay-epochs`` decays both linearly to 0 over the
 last epochs.
 
 The table's packed and minibatch-std rows were measured with an earlier copy of these layers

@@ -131,6 +131,11 @@ def timed_loop(step_fn, images: np.ndarray, seconds: float, max_steps: int) -> d
     }
 
 
+def timed_package(fit, build, images: np.ndarray, args) -> dict:
+    """One burst of the package loop on freshly built models (``build()`` returns ``(G, D)``)."""
+    return timed_fit(fit, *build(), images, args.seconds, args.max_steps)
+
+
 def alternating(measure_package, measure_eager, repeats: int) -> tuple[dict, dict]:
     """Time the two loops in alternating bursts (package, eager, eager, package, ...); return their medians.
 
@@ -184,8 +189,7 @@ def torch_runs(models, images, args) -> list[dict]:
         row = {"framework": "torch", "model": name, "width": width,
                "parameters": count_parameters(g) + count_parameters(d), "threads": torch.get_num_threads()}
 
-        def measure_package(build=build):
-            return timed_fit(fit, *build(), images, args.seconds, args.max_steps)
+        measure_package = functools.partial(timed_package, fit, build, images, args)
 
         def measure_eager(build=build):
             g, d = build()
@@ -250,8 +254,7 @@ def tensorflow_runs(models, images, args) -> list[dict]:
                "parameters": km.trainable_parameter_count(g) + km.trainable_parameter_count(d)}
         bce = tf.nn.sigmoid_cross_entropy_with_logits
 
-        def measure_package(build=build):
-            return timed_fit(fit, *build(), images, args.seconds, args.max_steps)
+        measure_package = functools.partial(timed_package, fit, build, images, args)
 
         def measure_eager(build=build):
             g, d = build()

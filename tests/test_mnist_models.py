@@ -191,11 +191,11 @@ _TORCH_KERNELS = (torch.nn.Linear, torch.nn.Conv2d, torch.nn.ConvTranspose2d)
 _TF_KERNELS = (keras.layers.Dense, keras.layers.Conv2D, keras.layers.Conv2DTranspose)
 
 
-def _conv_weights_torch(model):  # the generator's projection (Linear) included
+def _kernels_torch(model):  # the generator's projection (Linear) included
     return [m.weight.detach().numpy() for m in model.modules() if isinstance(m, _TORCH_KERNELS)]
 
 
-def _conv_weights_tf(model):
+def _kernels_tf(model):
     return [layer.kernel.numpy() for layer in model.layers if isinstance(layer, _TF_KERNELS)]
 
 
@@ -203,12 +203,12 @@ def _conv_weights_tf(model):
 def test_dcgan_initialisation_follows_radford_et_al(framework):
     g, d = build("dcgan_generator", framework), build("dcgan_discriminator", framework)
     if framework == "torch":
-        kernels = _conv_weights_torch(g) + _conv_weights_torch(d)
+        kernels = _kernels_torch(g) + _kernels_torch(d)
         gammas = [m.weight.detach().numpy() for m in list(g.modules()) + list(d.modules()) if isinstance(m, torch.nn.BatchNorm2d)]
         zeros = [m.bias.detach().numpy() for m in list(g.modules()) + list(d.modules())
                  if isinstance(m, _TORCH_KERNELS + (torch.nn.BatchNorm2d,)) and m.bias is not None]
     else:
-        kernels = _conv_weights_tf(g) + _conv_weights_tf(d)
+        kernels = _kernels_tf(g) + _kernels_tf(d)
         bns = [layer for layer in g.layers + d.layers if isinstance(layer, keras.layers.BatchNormalization)]
         gammas = [layer.gamma.numpy() for layer in bns]
         zeros = [layer.beta.numpy() for layer in bns] + [
@@ -255,7 +255,7 @@ def test_init_dcgan_weights_redraws_in_both_frameworks():
         for p in pt.parameters():
             p.fill_(5.0)
     tm.init_dcgan_weights(pt, generator=torch.Generator().manual_seed(0))
-    assert all(abs(float(w.std()) - 0.02) < 0.01 for w in _conv_weights_torch(pt)[:2])
+    assert all(abs(float(w.std()) - 0.02) < 0.01 for w in _kernels_torch(pt)[:2])
     tk = km.dcgan_discriminator(width=8)
     for v in tk.trainable_variables:
         v.assign(np.full(tuple(v.shape), 5.0, np.float32))
@@ -263,7 +263,7 @@ def test_init_dcgan_weights_redraws_in_both_frameworks():
     first = [v.numpy().copy() for v in tk.trainable_variables]
     km.init_dcgan_weights(tk, seed=0)
     assert all(np.array_equal(a, v.numpy()) for a, v in zip(first, tk.trainable_variables))
-    assert all(abs(float(w.std()) - 0.02) < 0.01 for w in _conv_weights_tf(tk)[:2])
+    assert all(abs(float(w.std()) - 0.02) < 0.01 for w in _kernels_tf(tk)[:2])
     with pytest.raises(TypeError, match="torch.nn.Module"):
         tm.init_dcgan_weights("model")
     with pytest.raises(TypeError, match="keras Model"):

@@ -173,8 +173,9 @@ def _bn(name: str) -> keras.layers.BatchNormalization:
 def dcgan_generator(latent_dim: int = 100, width: int = DCGAN_GENERATOR_WIDTH) -> keras.Sequential:
     """The DCGAN generator of chapter 5: ``(N, latent_dim)`` noise to ``(N, 28, 28, 1)`` images in ``[-1, 1]``.
 
-    ``z`` -> Dense to 7·7·(2·width) -> Reshape to 7x7x(2·width) -> BatchNorm -> ReLU -> Conv2DTranspose(k=4, s=2, "same") to 14x14xwidth -> BatchNorm ->
-    ReLU -> Conv2DTranspose(k=4, s=2, "same") to 28x28x1 -> tanh; kernels ``N(0, 0.02)``,
+    ``z`` -> Dense to 7·7·(2·width) -> Reshape to 7x7x(2·width) -> BatchNorm -> ReLU ->
+    Conv2DTranspose(k=4, s=2, "same") to 14x14xwidth -> BatchNorm -> ReLU ->
+    Conv2DTranspose(k=4, s=2, "same") to 28x28x1 -> tanh; kernels ``N(0, 0.02)``,
     BatchNorm scales ``N(1, 0.02)``, biases 0.  759,681 trainable parameters with the
     default ``width`` (64), 347,073 with ``width=32`` (``count_params()`` also counts the
     BatchNorm moving statistics; see :func:`trainable_parameter_count`).  Mirrors
@@ -395,9 +396,8 @@ def trainable_parameter_count(model: keras.Model) -> int:
     return int(sum(int(np.prod(v.shape)) for v in model.trainable_weights))
 
 
-def _reshaped_after(model: keras.Model, layer) -> tuple | None:
-    """The ``(H, W, C)`` target of a ``Reshape`` that directly follows ``layer`` in ``model``, if any."""
-    layers = list(model._flatten_layers(include_self=False))
+def _reshaped_after(layers: list, layer) -> tuple | None:
+    """The ``(H, W, C)`` target of a ``Reshape`` that directly follows ``layer`` in ``layers``, if any."""
     at = next((i for i, candidate in enumerate(layers) if candidate is layer), None)
     if at is None or at + 1 >= len(layers):
         return None
@@ -430,6 +430,7 @@ def copy_weights_torch_to_tf(torch_model, keras_model: keras.Model) -> keras.Mod
     kinds = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d, nn.BatchNorm1d)
     sources = [m for m in torch_model.modules() if isinstance(m, kinds)]
     targets = _weighted_layers(keras_model)
+    keras_layers = list(keras_model._flatten_layers(include_self=False))  # to find a Reshape after a Dense
     if len(sources) != len(targets):
         raise ValueError(
             f"{where}: the PyTorch model has {len(sources)} weighted layers and the Keras model "
@@ -477,7 +478,7 @@ def copy_weights_torch_to_tf(torch_model, keras_model: keras.Model) -> keras.Mod
             weight = src.weight.detach().cpu().numpy()
             if isinstance(src, nn.Linear):
                 kernel = weight.T  # (out, in) -> (in, out)
-                map_shape = _reshaped_after(keras_model, dst)
+                map_shape = _reshaped_after(keras_layers, dst)
                 if map_shape is not None:  # a projection to a (H, W, C) map: (C, H, W) rows -> (H, W, C)
                     h, w, c = map_shape
                     kernel = weight.reshape(c, h, w, -1).transpose(1, 2, 0, 3).reshape(h * w * c, -1).T
